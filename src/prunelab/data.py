@@ -1,0 +1,173 @@
+"""SST-2: find the source, read it strictly, draw the training subset, describe it.
+
+The source is a local GLUE-format folder (``train.tsv`` and ``dev.tsv``, header
+``sentence<TAB>label``, no quoting) or, when no folder is named, the Hugging Face
+hub dataset ``nyu-mll/glue`` / ``sst2``. Every malformed input stops with a
+``DataError`` that names the file and line, or the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prunelab.errors import DataError
+
+SPLIT_FILES = {"train": "train.tsv", "validation": "dev.tsv"}
+HEADER = "sentence\tlabel"
+HUB_DATASET = "nyu-mll/glue"
+HUB_CONFIG = "sst2"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where SST-2 comes from, with enough identity to tell when it changed."""
+
+    kind: str  # "local" or "hub"
+    location: str  # folder path, or "nyu-mll/glue/sst2"
+    fingerprints: dict[str, str]  # local: sha256 per file; hub: {"revision": commit sha}
+
+    def identity(self) -> dict:
+        """What the data is, not where it lies: moving the folder changes nothing downstream."""
+        return {"kind": self.kind, "fingerprints": self.fingerprints}
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "location": self.location, "fingerprints": self.fingerprints}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def locate_source(local_dir: str | None) -> Source:
+    """SST2_DIR wins over ``data.local_dir``; with neither, the hub's current revision."""
+    folder = os.environ.get("SST2_DIR") or local_dir
+    if folder:
+        return _local_source(Path(folder))
+    return _hub_source()
+
+
+def _local_source(folder: Path) -> Source:
+    if not folder.is_dir():
+        raise DataError(
+            f"SST-2 folder {folder} does not exist. Set SST2_DIR (or data.local_dir in "
+            "params.yaml) to a folder holding GLUE's train.tsv and dev.tsv, or unset both "
+            "to download nyu-mll/glue/sst2 from the Hugging Face hub."
+        )
+    fingerprints = {}
+    for name in SPLIT_FILES.values():
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"{path}: file missing; the SST-2 folder must hold {' and '.join(SPLIT_FILES.values())}.")
+        try:
+            fingerprints[name] = sha256_file(path)
+        except OSError as err:
+            raise DataError(f"{path}: cannot be read ({err.strerror}); check its permissions.") from err
+    return Source("local", str(folder.resolve()), fingerprints)
+
+
+def _hub_source() -> Source:
+    try:
+        from huggingface_hub import HfApi
+
+        revision = HfApi().dataset_info(HUB_DATASET).sha
+    except Exception as err:  # any failure here means the same thing to the user
+        raise DataError(
+            f"No local SST-2 folder is set and the Hugging Face hub is unreachable ({type(err).__name__}). "
+            "Set SST2_DIR (or data.local_dir in params.yaml) to a folder holding GLUE's train.tsv and dev.tsv."
+        ) from err
+    return Source("hub", f"{HUB_DATASET}/{HUB_CONFIG}", {"revision": revision})
+
+
+def load_splits(source: Source) -> dict[str, pd.DataFrame]:
+    """Both splits as DataFrames with columns ``sentence`` (str) and ``label`` (int8)."""
+    if source.kind == "local":
+        return {split: read_glue_tsv(Path(source.location) / name) for split, name in SPLIT_FILES.items()}
+    return _load_hub_splits(source.fingerprints["revision"])
+
+
+def _load_hub_splits(revision: str) -> dict[str, pd.DataFrame]:
+    import datasets
+
+    loaded = datasets.load_dataset(HUB_DATASET, HUB_CONFIG, revision=revision)
+    splits = {}
+    for split in SPLIT_FILES:
+        where = f"{HUB_DATASET}/{HUB_CONFIG} split {split}"
+        rows = zip(loaded[split]["sentence"], loaded[split]["label"])
+        splits[split] = _validated_frame(((str(s), str(y)) for s, y in rows), where, first_line=0)
+    return splits
+
+
+def read_glue_tsv(path: Path) -> pd.DataFrame:
+    """Read a GLUE TSV exactly: one header line, then ``sentence<TAB>label`` a line."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}); check that it exists and is readable.") from err
+    except UnicodeDecodeError as err:
+        line = Path(path).read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: not valid UTF-8; SST-2 files are UTF-8 text.") from err
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0].rstrip("\r") != HEADER:
+        raise DataError(f"{path}, line 1: expected the header 'sentence<TAB>label' of a GLUE SST-2 file.")
+
+    def fields():
+        for number, line in enumerate(lines[1:], start=2):
+            parts = line.rstrip("\r").split("\t")
+            if len(parts) != 2:
+                raise DataError(
+                    f"{path}, line {number}: expected 2 tab-separated fields (sentence, label), found {len(parts)}."
+                )
+            yield parts
+
+    return _validated_frame(fields(), str(path), first_line=2)
+
+
+def _validated_frame(rows, where: str, first_line: int) -> pd.DataFrame:
+    sentences, labels = [], []
+    for offset, (sentence, label) in enumerate(rows):
+        position = f"{where}, line {first_line + offset}" if first_line else f"{where}, row {offset}"
+        if label not in ("0", "1"):
+            raise DataError(f"{position}: label {label!r} is not 0 or 1.")
+        if not sentence.strip():
+            raise DataError(f"{position}: the sentence is empty.")
+        sentences.append(sentence.strip())
+        labels.append(int(label))
+    if not sentences:
+        raise DataError(f"{where}: holds no examples.")
+    return pd.DataFrame({"sentence": sentences, "label": np.array(labels, dtype=np.int8)})
+
+
+def draw_subset(train: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """A seeded uniform sample of ``size`` training sentences, in shuffled order."""
+    if not 0 < size <= len(train):
+        raise DataError(f"data.train_size is {size}; it must be between 1 and {len(train)} (the training split's size).")
+    return train.sample(n=size, random_state=seed).reset_index(drop=True)
+
+
+def describe(frame: pd.DataFrame, token_lengths: np.ndarray, max_length: int) -> dict:
+    """Rows, label balance and token-length percentiles (special tokens included)."""
+    positives = int(frame["label"].sum())
+    return {
+        "rows": len(frame),
+        "positive": positives,
+        "negative": len(frame) - positives,
+        "positive_fraction": round(positives / len(frame), 4),
+        "tokens_mean": round(float(token_lengths.mean()), 2),
+        "tokens_p50": float(np.percentile(token_lengths, 50)),
+        "tokens_p90": float(np.percentile(token_lengths, 90)),
+        "tokens_p99": float(np.percentile(token_lengths, 99)),
+        "tokens_max": int(token_lengths.max()),
+        "truncated_fraction": round(float((token_lengths > max_length).mean()), 4),
+    }

@@ -1,0 +1,157 @@
+"""The report: figures from the metrics files, then Jinja2 renders HTML and Markdown.
+
+Nothing here loads a model; every number comes from a file a stage wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from jinja2 import Environment, PackageLoader, StrictUndefined  # noqa: E402
+
+# Within this band a latency ratio is run-to-run noise on a shared 2-core machine, not a change.
+NOISE_BAND = 0.05
+
+
+def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float) -> str:
+    """What the measured speed figures mean, worded from the figures themselves."""
+    speedups = {1: comparison["speedup_batch1"], batch_size: comparison[f"speedup_batch{batch_size}"]}
+
+    def verdict(ratio):
+        if abs(ratio - 1) <= NOISE_BAND:
+            return f"{ratio:.2f}× (no change beyond run-to-run noise)"
+        return f"{ratio:.2f}× ({'faster' if ratio > 1 else 'slower'})"
+
+    return (
+        f"The pruned model sets {targeted_sparsity:.1%} of the targeted kernel weights to zero, but the zeros sit "
+        "inside dense float32 kernels: TensorFlow's CPU matrix multiply does the same work for a zero as for any "
+        "other number, and the exported SavedModel has the same shapes and the same operations as the baseline. "
+        f"Measured speed-up of the median latency: batch 1 {verdict(speedups[1])}, batch {batch_size} "
+        f"{verdict(speedups[batch_size])}. What unstructured zeros do buy is compressibility: the gzip-compressed "
+        f"SavedModel is {comparison['gzip_size_ratio']:.2f}× the baseline's, while the raw size on disk is "
+        f"{comparison['size_ratio']:.2f}×. Faster inference needs the zeros removed from the computation: "
+        "structured pruning (whole heads or FFN neurons, smaller matrices) or a runtime with sparse kernels."
+    )
+
+
+def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
+    """Baseline against pruned, one row a measure, each value already formatted."""
+    base, pruned, comp = evaluation["baseline"], evaluation["pruned"], evaluation["comparison"]
+    b32 = f"latency_batch{batch_size}"
+
+    def row(measure, b, p, change):
+        return {"measure": measure, "baseline": b, "pruned": p, "change": change}
+
+    def mb(n):
+        return f"{n / 1e6:.1f} MB"
+
+    return [
+        row("Validation accuracy", f"{base['accuracy']:.4f}", f"{pruned['accuracy']:.4f}",
+            f"{-comp['accuracy_drop_points']:+.2f} points"),
+        row("Validation F1", f"{base['f1']:.4f}", f"{pruned['f1']:.4f}", f"{-comp['f1_drop_points']:+.2f} points"),
+        row("Sparsity of targeted kernels", f"{base['sparsity']['targeted_sparsity']:.2%}",
+            f"{pruned['sparsity']['targeted_sparsity']:.2%}", ""),
+        row("Sparsity of the whole model", f"{base['sparsity']['model_sparsity']:.2%}",
+            f"{pruned['sparsity']['model_sparsity']:.2%}", ""),
+        row("Parameters (nonzero / all)",
+            f"{base['sparsity']['nonzero_parameters']:,} / {base['sparsity']['parameters']:,}",
+            f"{pruned['sparsity']['nonzero_parameters']:,} / {pruned['sparsity']['parameters']:,}", ""),
+        row("Latency, batch 1 (median / p90)",
+            f"{base['latency_batch1']['median_ms']:.2f} / {base['latency_batch1']['p90_ms']:.2f} ms",
+            f"{pruned['latency_batch1']['median_ms']:.2f} / {pruned['latency_batch1']['p90_ms']:.2f} ms",
+            f"{comp['speedup_batch1']:.2f}× speed-up"),
+        row(f"Latency, batch {batch_size} (median / p90)",
+            f"{base[b32]['median_ms']:.1f} / {base[b32]['p90_ms']:.1f} ms",
+            f"{pruned[b32]['median_ms']:.1f} / {pruned[b32]['p90_ms']:.1f} ms",
+            f"{comp[f'speedup_batch{batch_size}']:.2f}× speed-up"),
+        row("Throughput (validation set)", f"{base['throughput_sentences_per_s']:.0f} sentences/s",
+            f"{pruned['throughput_sentences_per_s']:.0f} sentences/s", f"{comp['throughput_ratio']:.2f}×"),
+        row("SavedModel size on disk", mb(base["size"]["bytes"]), mb(pruned["size"]["bytes"]),
+            f"{comp['size_ratio']:.2f}×"),
+        row("SavedModel size, gzip -9", mb(base["size"]["gzip_bytes"]), mb(pruned["size"]["gzip_bytes"]),
+            f"{comp['gzip_size_ratio']:.2f}×"),
+        row("Peak memory (RSS of the measuring process)", f"{base['memory']['peak_rss_mb']:.0f} MB",
+            f"{pruned['memory']['peak_rss_mb']:.0f} MB", f"{comp['peak_rss_ratio']:.2f}×"),
+    ]
+
+
+def _save(fig, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def training_figure(train_steps, train_epochs, prune_steps, folder: Path) -> Path:
+    fig, (loss_ax, sparsity_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    loss_ax.plot([r["step"] for r in train_steps], [r["loss"] for r in train_steps], label="baseline fine-tuning")
+    if prune_steps and "loss" in prune_steps[0]:
+        loss_ax.plot([r["step"] for r in prune_steps], [r["loss"] for r in prune_steps], label="pruning fine-tuning")
+    loss_ax.set(xlabel="step", ylabel="training loss (running mean)", title="Training loss")
+    loss_ax.legend()
+    sparsity_ax.plot([r["step"] for r in prune_steps], [r["sparsity"] for r in prune_steps], color="C3",
+                     marker="." if len(prune_steps) < 3 else None)
+    sparsity_ax.set(xlabel="pruning step", ylabel="sparsity of targeted kernels", title="Sparsity schedule",
+                    ylim=(0, 1))
+    val = [r["val_accuracy"] for r in train_epochs]
+    if val:
+        inset = loss_ax.inset_axes([0.55, 0.45, 0.4, 0.3])
+        inset.plot(range(1, len(val) + 1), val, marker="o")
+        inset.set_title("baseline val. accuracy / epoch", fontsize=7)
+        inset.tick_params(labelsize=6)
+    return _save(fig, folder, "training")
+
+
+def sparsity_figure(per_kernel: dict, target: float, folder: Path) -> Path:
+    names = list(per_kernel)
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    ax.bar(range(len(names)), [per_kernel[n] for n in names], color="C2")
+    ax.axhline(target, color="k", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.set_xticks(range(len(names)), [_short_kernel(n) for n in names], rotation=90, fontsize=6)
+    ax.set(ylabel="fraction of zeros", title="Sparsity per kernel in the exported pruned model", ylim=(0, 1))
+    ax.legend()
+    return _save(fig, folder, "sparsity_per_kernel")
+
+
+def _short_kernel(name: str) -> str:
+    parts = [p for p in name.replace("layer_._", "L").split("/") if p not in ("bert", "distilbert", "encoder",
+                                                                              "transformer", "kernel", "dense")]
+    return "/".join(parts)
+
+
+def cost_figure(baseline: dict, pruned: dict, batch_size: int, folder: Path) -> Path:
+    panels = [
+        ("batch-1 latency (ms, median)", lambda m: m["latency_batch1"]["median_ms"]),
+        (f"batch-{batch_size} latency (ms, median)", lambda m: m[f"latency_batch{batch_size}"]["median_ms"]),
+        ("SavedModel size (MB)", lambda m: m["size"]["bytes"] / 1e6),
+        ("gzip-compressed size (MB)", lambda m: m["size"]["gzip_bytes"] / 1e6),
+        ("peak memory (MB RSS)", lambda m: m["memory"]["peak_rss_mb"]),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(13, 3.2))
+    for ax, (title, value) in zip(axes, panels):
+        values = [value(baseline), value(pruned)]
+        ax.bar(["baseline", "pruned"], values, color=["C0", "C1"])
+        ax.set_title(title, fontsize=9)
+        for x, v in enumerate(values):
+            ax.annotate(f"{v:.1f}", (x, v), ha="center", va="bottom", fontsize=8)
+    return _save(fig, folder, "cost")
+
+
+def render(context: dict, out_dir: Path) -> None:
+    """Write report.html (figures inlined) and report.md (figures linked) into ``out_dir``."""
+    env = Environment(loader=PackageLoader("prunelab", "templates"), undefined=StrictUndefined,
+                      autoescape=lambda name: name.endswith(".html.j2"), trim_blocks=True, lstrip_blocks=True)
+    inline = {name: base64.b64encode(Path(path).read_bytes()).decode() for name, path in context["figures"].items()}
+    links = {name: Path(path).relative_to(out_dir).as_posix() for name, path in context["figures"].items()}
+    html = env.get_template("report.html.j2").render(**context, images=inline)
+    markdown = env.get_template("report.md.j2").render(**context, images=links)
+    for name, text in (("report.html", html), ("report.md", markdown)):
+        staging = out_dir / f"{name}.partial"
+        staging.write_text(text)
+        staging.replace(out_dir / name)

@@ -1,0 +1,81 @@
+"""Render reports/report.html and reports/report.md from the metrics files alone."""
+
+from pathlib import Path
+
+import yaml
+
+from prunelab import stage
+from prunelab.files import load_params, read_csv, read_json
+from prunelab.reporting import (cost_figure, render, sparsity_figure, speed_statement, summary_rows,
+                                training_figure)
+
+OUT = Path("reports")
+
+
+def main():
+    params = load_params()
+    evaluation = read_json("metrics/evaluation.json")
+    data = read_json("metrics/data.json")
+    model = read_json("metrics/base_model.json")
+    prune_run = read_json("metrics/prune.json")
+    batch_size = params["evaluate"]["batch_size"]
+    base, pruned = evaluation["baseline"], evaluation["pruned"]
+    prune = params["prune"]
+    settings = params["evaluate"]
+
+    figures_dir = OUT / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "training": training_figure(read_csv("metrics/train_steps.csv"), read_csv("metrics/train_epochs.csv"),
+                                    read_csv("metrics/prune_steps.csv"), figures_dir),
+        "sparsity": sparsity_figure(read_json("metrics/sparsity_per_kernel.json")["pruned"], prune["sparsity"],
+                                    figures_dir),
+        "cost": cost_figure(base, pruned, batch_size, figures_dir),
+    }
+    recovery = f"{prune['epochs']} epoch(s) of fine-tuning" if prune["epochs"] else "no fine-tuning"
+    headline = (
+        f"{prune['method'].capitalize()} pruning ({prune['scope']} ranking, {prune['schedule']} schedule, "
+        f"{recovery}) of the {', '.join(prune['targets'])} kernels to "
+        f"{pruned['sparsity']['targeted_sparsity']:.1%} sparsity moved validation accuracy from "
+        f"{base['accuracy']:.4f} to {pruned['accuracy']:.4f} "
+        f"({-evaluation['comparison']['accuracy_drop_points']:+.2f} points) on the "
+        f"{data['validation']['rows']} SST-2 validation sentences, after fine-tuning on "
+        f"{data['train']['rows']} training sentences."
+    )
+    machine = evaluation["machine"]
+    method = (
+        f"How it was measured: each model was loaded from its SavedModel on disk in a fresh process on "
+        f"{machine['cpu']} ({machine['cores']} cores, TensorFlow {machine['tensorflow']}). Batch 1: the first "
+        f"{settings['latency_sentences']} validation sentences one at a time, each at its own length, after "
+        f"{settings['warmup_runs']} warm-up calls. Batch {batch_size}: the whole validation set in fixed batches in "
+        f"file order, each padded to its longest sentence, {settings['repeats']} passes; throughput is sentences "
+        "per second over those passes. Peak memory is the largest resident set of the measuring process, of "
+        f"which TensorFlow itself held {base['memory']['rss_before_model_mb']:.0f} MB before the model loaded."
+    )
+    source = data["source"]
+    identity = [
+        ("SST-2 source", f"{source['kind']}: {source['location']}"),
+        *[(f"source {name}", value) for name, value in source["fingerprints"].items()],
+        ("checkpoint", f"{model['checkpoint']} ({model['architecture']}, {model['parameters']:,} parameters)"),
+        (f"checkpoint {model['weights_file']} sha256", model["weights_sha256"]),
+        ("baseline SavedModel sha256", base["sha256"]),
+        ("pruned SavedModel sha256", pruned["sha256"]),
+    ]
+    render({
+        "model": model,
+        "headline": headline,
+        "summary": summary_rows(evaluation, batch_size),
+        "speed_statement": speed_statement(evaluation["comparison"], batch_size,
+                                           pruned["sparsity"]["targeted_sparsity"]),
+        "measurement_method": method,
+        "epochs": {"baseline": read_csv("metrics/train_epochs.csv"), "pruning": prune_run["epochs"]},
+        "figures": figures,
+        "per_encoder_layer": pruned["sparsity"]["per_encoder_layer"],
+        "identity": identity,
+        "params_yaml": yaml.safe_dump(params, sort_keys=False).strip(),
+    }, OUT)
+    print(f"wrote {OUT / 'report.html'} and {OUT / 'report.md'}")
+
+
+if __name__ == "__main__":
+    stage.run(main)

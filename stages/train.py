@@ -1,0 +1,39 @@
+"""Fine-tune the whole base model on the SST-2 subset; save it and export it as a SavedModel."""
+
+import shutil
+from pathlib import Path
+
+from prunelab import stage
+from prunelab.batching import check_buckets, encode_prepared
+from prunelab.export import export_saved_model
+from prunelab.files import load_params, write_csv, write_json
+from prunelab.modeling import load_checkpoint, save_checkpoint
+from prunelab.training import TrainConfig, fine_tune
+
+OUT = Path("models/baseline")
+
+
+def main():
+    params = load_params()
+    max_length = params["model"]["max_length"]
+    config = TrainConfig.from_params(params["train"], params["seed"],
+                                     check_buckets(params["train"]["bucket_lengths"], max_length))
+    model, tokenizer = load_checkpoint(Path("models/base"))
+    data = encode_prepared(tokenizer, "data/prepared", max_length)
+    step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, label="train")
+
+    staging = OUT.with_name(OUT.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_checkpoint(model, tokenizer, staging / "checkpoint")
+    export_saved_model(model, staging / "saved_model")
+    shutil.rmtree(OUT, ignore_errors=True)
+    staging.rename(OUT)
+    write_csv("metrics/train_steps.csv", step_rows)
+    write_csv("metrics/train_epochs.csv", epoch_rows)
+    write_json("metrics/train.json", {"val_accuracy": epoch_rows[-1]["val_accuracy"],
+                                      "train_seconds": epoch_rows[-1]["seconds"],
+                                      "steps": step_rows[-1]["step"]})
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,57 @@
+"""Tiny randomly initialised BERT and DistilBERT classifiers, built in code."""
+
+import numpy as np
+import pytest
+
+import prunelab  # noqa: F401  (TensorFlow settings before TensorFlow is imported)
+import tensorflow as tf  # noqa: E402
+from transformers import (  # noqa: E402
+    BertConfig,
+    DistilBertConfig,
+    TFBertForSequenceClassification,
+    TFDistilBertForSequenceClassification,
+)
+
+from prunelab.batching import Encoded  # noqa: E402
+
+VOCAB = 64
+
+
+def tiny_model(architecture: str, seed: int = 0):
+    tf.keras.utils.set_random_seed(seed)
+    if architecture == "bert":
+        config = BertConfig(vocab_size=VOCAB, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=32, max_position_embeddings=64, num_labels=2)
+        model = TFBertForSequenceClassification(config)
+    else:
+        config = DistilBertConfig(vocab_size=VOCAB, dim=16, n_layers=2, n_heads=2, hidden_dim=32,
+                                  max_position_embeddings=64, num_labels=2)
+        model = TFDistilBertForSequenceClassification(config)
+    model(model.dummy_inputs, training=False)
+    return model
+
+
+@pytest.fixture(params=["bert", "distilbert"])
+def architecture(request):
+    return request.param
+
+
+@pytest.fixture
+def model(architecture):
+    return tiny_model(architecture)
+
+
+def random_encoded(n: int, seed: int = 0, max_len: int = 40) -> Encoded:
+    """Sentences of random ids and lengths whose label is learnable (does token 5 occur?)."""
+    rng = np.random.default_rng(seed)
+    ids, labels = [], []
+    for _ in range(n):
+        length = int(rng.integers(3, max_len))
+        sentence = rng.integers(6, VOCAB, size=length).astype(np.int32)
+        label = int(rng.random() < 0.5)
+        if label:
+            sentence[rng.integers(1, length - 1)] = 5
+        sentence[0], sentence[-1] = 1, 2
+        ids.append(sentence)
+        labels.append(label)
+    return Encoded(ids, np.array(labels, dtype=np.int32), pad_id=0)

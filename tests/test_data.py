@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+from prunelab.data import describe, draw_subset, locate_source, read_glue_tsv
+from prunelab.errors import DataError
+
+GOOD = "sentence\tlabel\na fine film\t1\ndull , dull , dull\t0\n"
+
+
+def write(folder, name, text, encoding="utf-8"):
+    path = folder / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_reads_glue_tsv_without_quoting(tmp_path):
+    path = write(tmp_path, "train.tsv", 'sentence\tlabel\n"quoted" , it \'s fine\t1\nbad\t0\n')
+    frame = read_glue_tsv(path)
+    assert list(frame["sentence"]) == ['"quoted" , it \'s fine', "bad"]
+    assert list(frame["label"]) == [1, 0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("sentence\tlabel\na fine film\t1\nno label here\n", r"train\.tsv, line 3: expected 2 tab-separated fields"),
+        ("sentence\tlabel\na\tb\t1\n", r"line 2: expected 2 tab-separated fields \(sentence, label\), found 3"),
+        ("sentence\tlabel\na fine film\t2\n", r"line 2: label '2' is not 0 or 1"),
+        ("sentence\tlabel\n   \t1\n", r"line 2: the sentence is empty"),
+        ("text\tgold\na fine film\t1\n", r"line 1: expected the header"),
+        ("sentence\tlabel\n", r"holds no examples"),
+        (b"sentence\tlabel\nok\t1\nbad \xff byte\t0\n", r"line 3: not valid UTF-8"),
+    ],
+)
+def test_each_malformed_file_gets_its_error(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_glue_tsv(write(tmp_path, "train.tsv", text))
+
+
+def test_unreadable_file(tmp_path):
+    (tmp_path / "train.tsv").mkdir()
+    with pytest.raises(DataError, match=r"train\.tsv: cannot be read"):
+        read_glue_tsv(tmp_path / "train.tsv")
+
+
+def test_missing_folder_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.delenv("SST2_DIR", raising=False)
+    with pytest.raises(DataError, match=r"does not exist\. Set SST2_DIR"):
+        locate_source(str(tmp_path / "nowhere"))
+
+
+def test_missing_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("SST2_DIR", raising=False)
+    write(tmp_path, "train.tsv", GOOD)
+    with pytest.raises(DataError, match=r"dev\.tsv: file missing"):
+        locate_source(str(tmp_path))
+
+
+def test_hub_unreachable_without_local_folder(monkeypatch):
+    monkeypatch.delenv("SST2_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataError, match="hub is unreachable.*Set SST2_DIR"):
+        locate_source(None)
+
+
+def test_env_var_wins_and_fingerprints_follow_content(tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write(tmp_path / name, "train.tsv", GOOD)
+        write(tmp_path / name, "dev.tsv", GOOD)
+    monkeypatch.setenv("SST2_DIR", str(tmp_path / "a"))
+    first = locate_source(str(tmp_path / "b"))
+    assert first.location == str(tmp_path / "a")
+    assert first.identity() == locate_source(None).identity()
+    write(tmp_path / "a", "dev.tsv", GOOD + "one more\t1\n")
+    assert locate_source(None).identity() != first.identity()
+
+
+def test_subset_is_seeded_and_bounded():
+    frame = read_frame(100)
+    assert draw_subset(frame, 10, seed=1).equals(draw_subset(frame, 10, seed=1))
+    assert not draw_subset(frame, 10, seed=1).equals(draw_subset(frame, 10, seed=2))
+    with pytest.raises(DataError, match="train_size is 101"):
+        draw_subset(frame, 101, seed=1)
+
+
+def test_describe_counts_labels_and_truncation():
+    stats = describe(read_frame(4), np.array([3, 5, 7, 200]), max_length=128)
+    assert (stats["rows"], stats["positive"], stats["negative"]) == (4, 2, 2)
+    assert stats["truncated_fraction"] == 0.25
+    assert stats["tokens_max"] == 200
+
+
+def read_frame(n):
+    import pandas as pd
+
+    return pd.DataFrame({"sentence": [f"s{i}" for i in range(n)], "label": np.arange(n) % 2})

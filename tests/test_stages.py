@@ -1,0 +1,52 @@
+"""A stage given bad input says what is wrong in one line and writes nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_stage(name: str, cwd: Path, sst2_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SST2_DIR": str(sst2_dir)}
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py")], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def test_malformed_row_stops_prepare_with_file_and_line(tmp_path):
+    sst2 = tmp_path / "sst2"
+    sst2.mkdir()
+    (sst2 / "train.tsv").write_text("sentence\tlabel\n" + "a good film\t1\n" * 20 + "broken row without label\n")
+    (sst2 / "dev.tsv").write_text("sentence\tlabel\nfine\t1\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"]["train_size"] = 5
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+
+    assert run_stage("source", work, sst2).returncode == 0
+    result = run_stage("prepare", work, sst2)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {sst2 / 'train.tsv'}, line 22: expected 2 tab-separated fields (sentence, label), found 1."
+    )
+    assert "Traceback" not in result.stderr
+    assert not (work / "data" / "prepared").exists()
+    assert not (work / "metrics").exists()
+
+
+def test_changed_source_after_the_source_stage_is_caught(tmp_path):
+    sst2 = tmp_path / "sst2"
+    sst2.mkdir()
+    (sst2 / "train.tsv").write_text("sentence\tlabel\n" + "a good film\t1\n" * 20)
+    (sst2 / "dev.tsv").write_text("sentence\tlabel\nfine\t1\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    assert run_stage("source", work, sst2).returncode == 0
+    (sst2 / "dev.tsv").write_text("sentence\tlabel\nfine\t0\n")
+    result = run_stage("prepare", work, sst2)
+    assert result.returncode == 1 and "changed after the source stage ran" in result.stderr
