@@ -19,7 +19,8 @@ def main():
     sparsity = float(prune["sparsity"])
     if not 0.0 < sparsity < 1.0:
         raise ParamsError(f"prune.sparsity is {sparsity}; it must be strictly between 0 and 1, e.g. 0.5.")
-    config = TrainConfig.from_params(prune, params["seed"], check_buckets(params["train"]["bucket_lengths"], max_length))
+    buckets = check_buckets(params["train"]["bucket_lengths"], max_length)
+    config = TrainConfig.from_params(prune, params["seed"], buckets)
 
     model, tokenizer = load_checkpoint(Path("models/baseline/checkpoint"))
     data = encode_prepared(tokenizer, "data/prepared", max_length)
@@ -30,7 +31,9 @@ def main():
 
     step_rows, epoch_rows = [], []
     if config.epochs > 0:
-        step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, pruner, label="prune")
+        teacher = load_checkpoint(Path("models/baseline/checkpoint"))[0] if config.distill_alpha else None
+        step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, pruner, teacher=teacher,
+                                          label="prune")
     else:
         pruner.update(0)
     if abs(pruner.sparsity() - sparsity) > 1e-3:

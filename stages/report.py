@@ -6,8 +6,7 @@ import yaml
 
 from prunelab import stage
 from prunelab.files import load_params, read_csv, read_json
-from prunelab.reporting import (cost_figure, render, sparsity_figure, speed_statement, summary_rows,
-                                training_figure)
+from prunelab.reporting import cost_figure, render, sparsity_figure, speed_statement, summary_rows, training_figure
 
 OUT = Path("reports")
 
@@ -50,7 +49,10 @@ def main():
         f"{settings['warmup_runs']} warm-up calls. Batch {batch_size}: the whole validation set in fixed batches in "
         f"file order, each padded to its longest sentence, {settings['repeats']} passes; throughput is sentences "
         "per second over those passes. Peak memory is the largest resident set of the measuring process, of "
-        f"which TensorFlow itself held {base['memory']['rss_before_model_mb']:.0f} MB before the model loaded."
+        f"which TensorFlow itself held {base['memory']['rss_before_model_mb']:.0f} MB before the model loaded. "
+        f"Other processes on the machine kept {base['other_processes_cpu_cores']:.2f} of its {machine['cores']} "
+        f"cores busy on average while the baseline was measured, and {pruned['other_processes_cpu_cores']:.2f} "
+        "while the pruned model was; anything well above zero inflates the latencies."
     )
     source = data["source"]
     identity = [

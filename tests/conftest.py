@@ -1,18 +1,20 @@
+# isort: skip_file
+# (prunelab must be imported before TensorFlow: it sets the environment TensorFlow reads.)
 """Tiny randomly initialised BERT and DistilBERT classifiers, built in code."""
 
 import numpy as np
 import pytest
 
 import prunelab  # noqa: F401  (TensorFlow settings before TensorFlow is imported)
-import tensorflow as tf  # noqa: E402
-from transformers import (  # noqa: E402
+import tensorflow as tf
+from transformers import (
     BertConfig,
     DistilBertConfig,
     TFBertForSequenceClassification,
     TFDistilBertForSequenceClassification,
 )
 
-from prunelab.batching import Encoded  # noqa: E402
+from prunelab.batching import Encoded
 
 VOCAB = 64
 

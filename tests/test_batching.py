@@ -13,7 +13,7 @@ def test_every_sentence_once_per_epoch_padded_to_its_bucket():
     batches = list(bucketed_dataset(data, BUCKETS, batch_size=8, shuffle_seed=1))
     assert len(batches) == steps_per_epoch(data, BUCKETS, 8)
     seen = []
-    for features, labels in batches:
+    for features, _ in batches:
         ids, mask = features["input_ids"].numpy(), features["attention_mask"].numpy()
         assert ids.shape[1] in BUCKETS
         real_lengths = mask.sum(1)

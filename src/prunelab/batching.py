@@ -8,14 +8,13 @@ much longer than its sentences and only a handful of shapes ever occur.
 
 from __future__ import annotations
 
-from prunelab.errors import ParamsError
-
 import math
 from dataclasses import dataclass
 
 import numpy as np
-
 import tensorflow as tf
+
+from prunelab.errors import ParamsError
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,8 @@ class Encoded:
 
 def encode(tokenizer, sentences, labels, max_length: int) -> Encoded:
     ids = tokenizer(list(sentences), truncation=True, max_length=max_length)["input_ids"]
-    return Encoded([np.asarray(x, dtype=np.int32) for x in ids], np.asarray(labels, dtype=np.int32), tokenizer.pad_token_id)
+    token_ids = [np.asarray(x, dtype=np.int32) for x in ids]
+    return Encoded(token_ids, np.asarray(labels, dtype=np.int32), tokenizer.pad_token_id)
 
 
 def token_lengths(tokenizer, sentences) -> np.ndarray:
@@ -112,8 +112,9 @@ def padded_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.
 
 def encode_prepared(tokenizer, folder, max_length: int) -> dict[str, Encoded]:
     """The prepared parquet splits, tokenized."""
-    import pandas as pd
     from pathlib import Path
+
+    import pandas as pd
 
     splits = {}
     for split in ("train", "validation"):

@@ -152,7 +152,9 @@ def _validated_frame(rows, where: str, first_line: int) -> pd.DataFrame:
 def draw_subset(train: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
     """A seeded uniform sample of ``size`` training sentences, in shuffled order."""
     if not 0 < size <= len(train):
-        raise DataError(f"data.train_size is {size}; it must be between 1 and {len(train)} (the training split's size).")
+        raise DataError(
+            f"data.train_size is {size}; it must be between 1 and {len(train)} (the training split's size)."
+        )
     return train.sample(n=size, random_state=seed).reset_index(drop=True)
 
 

@@ -52,7 +52,9 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def _number(text: str):
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 import tensorflow as tf
 from transformers import AutoConfig, AutoTokenizer, TFAutoModelForSequenceClassification
 

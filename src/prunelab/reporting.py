@@ -73,7 +73,7 @@ def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
             f"{pruned['throughput_sentences_per_s']:.0f} sentences/s", f"{comp['throughput_ratio']:.2f}×"),
         row("SavedModel size on disk", mb(base["size"]["bytes"]), mb(pruned["size"]["bytes"]),
             f"{comp['size_ratio']:.2f}×"),
-        row("SavedModel size, gzip -9", mb(base["size"]["gzip_bytes"]), mb(pruned["size"]["gzip_bytes"]),
+        row("SavedModel size, tar + gzip", mb(base["size"]["gzip_bytes"]), mb(pruned["size"]["gzip_bytes"]),
             f"{comp['gzip_size_ratio']:.2f}×"),
         row("Peak memory (RSS of the measuring process)", f"{base['memory']['peak_rss_mb']:.0f} MB",
             f"{pruned['memory']['peak_rss_mb']:.0f} MB", f"{comp['peak_rss_ratio']:.2f}×"),

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 import tensorflow as tf
 from transformers import create_optimizer
 
@@ -36,7 +35,7 @@ class TrainConfig:
     distill_temperature: float = 2.0
 
     @classmethod
-    def from_params(cls, section: dict, seed: int, bucket_lengths: list[int]) -> "TrainConfig":
+    def from_params(cls, section: dict, seed: int, bucket_lengths: list[int]) -> TrainConfig:
         distill = section.get("distill") or {}
         return cls(epochs=int(section["epochs"]), batch_size=int(section["batch_size"]),
                    learning_rate=float(section["learning_rate"]), warmup_ratio=float(section["warmup_ratio"]),

@@ -8,9 +8,9 @@ scores are equal (already-pruned zeros, for instance).
 
 from __future__ import annotations
 
-from prunelab.errors import ParamsError
-
 import numpy as np
+
+from prunelab.errors import ParamsError
 
 SCOPES = ("global", "per_layer")
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from prunelab.errors import ParamsError
-
 import numpy as np
-
 import tensorflow as tf
 
+from prunelab.errors import ParamsError
 from prunelab.modeling import WEIGHT_GROUPS, canonical_name, weight_group
 from prunelab.pruning.masks import select_masks
 from prunelab.pruning.schedules import sparsity_at

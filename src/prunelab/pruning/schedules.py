@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-from prunelab.errors import ParamsError
-
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
+
+from prunelab.errors import ParamsError
 
 SCHEDULES = ("oneshot", "gradual")
 
