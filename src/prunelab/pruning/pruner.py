@@ -9,7 +9,7 @@ from prunelab.errors import ParamsError
 from prunelab.modeling import WEIGHT_GROUPS, canonical_name, weight_group
 from prunelab.pruning.masks import select_masks
 from prunelab.pruning.schedules import sparsity_at
-from prunelab.pruning.scores import SCORING_RULES
+from prunelab.pruning.scores import NEEDS_CALIBRATION, SCORING_RULES
 
 
 def prunable_variables(model, groups) -> dict[str, tf.Variable]:
@@ -24,14 +24,23 @@ def prunable_variables(model, groups) -> dict[str, tf.Variable]:
 
 
 class Pruner:
-    """Keeps one mask per prunable variable; masks change only when the schedule says so."""
+    """Keeps one mask per prunable variable; masks change only when the schedule says so.
 
-    def __init__(self, variables: dict[str, tf.Variable], scoring_rule: str, scope: str, schedule):
+    Rules in ``NEEDS_CALIBRATION`` (Wanda) need ``stats`` from
+    ``calibration.collect_input_stats``; ``n_m=(n, m)`` asks for N:M masks instead of ``scope``.
+    """
+
+    def __init__(self, variables: dict[str, tf.Variable], scoring_rule: str, scope: str, schedule, stats=None,
+                 n_m: tuple[int, int] | None = None):
         if scoring_rule not in SCORING_RULES:
             raise ParamsError(f"prune.method {scoring_rule!r} is not one of {', '.join(SCORING_RULES)}.")
+        if scoring_rule in NEEDS_CALIBRATION and stats is None:
+            raise ParamsError(f"prune.method {scoring_rule!r} needs calibration statistics (collect_input_stats).")
         self.variables = variables
         self.score = SCORING_RULES[scoring_rule]
+        self.stats = stats
         self.scope = scope
+        self.n_m = n_m
         self.schedule = schedule
         self.masks = {
             name: tf.Variable(tf.ones_like(v), trainable=False, name=f"mask/{name}") for name, v in variables.items()
@@ -48,7 +57,7 @@ class Pruner:
 
     def prune_to(self, sparsity: float) -> None:
         weights = {name: v.numpy() for name, v in self.variables.items()}
-        keep = select_masks(self.score(weights), sparsity, self.scope)
+        keep = select_masks(self.score(weights, self.stats), sparsity, self.scope, n_m=self.n_m)
         for name, variable in self.variables.items():
             self.masks[name].assign(keep[name].astype(np.float32))
             variable.assign(weights[name] * keep[name])
