@@ -122,11 +122,12 @@ def test_importance_is_one_finite_score_per_unit(importance, data):
     assert importance.sentences == len(data)
 
 
-def test_head_importance_is_the_head_mask_gradient(data):
-    """|∂L/∂m| for one head, by finite differences on a scaled head, equals the Taylor score of one batch."""
+def test_importance_is_the_mask_gradient(data):
+    """∂L/∂m for one head, by finite differences on a scaled head, gives one batch's Taylor and Fisher scores."""
     model = four_head_bert()
     batch = random_encoded(8, seed=3, max_len=20)
-    score = unit_importance(model, batch, batch_size=8).heads[1, 2]
+    taylor = unit_importance(model, batch, batch_size=8, score="taylor").heads[1, 2]
+    fisher = unit_importance(model, batch, batch_size=8, score="fisher").heads[1, 2]
     loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     (ids, mask), = padded_batches(batch, 8)
     kernel = next(v for v in model.weights if "layer_._1/attention/output/dense/kernel" in v.name)
@@ -141,7 +142,8 @@ def test_head_importance_is_the_head_mask_gradient(data):
     eps = 1e-2
     derivative = (loss_at(1 + eps) - loss_at(1 - eps)) / (2 * eps)
     kernel.assign(original)
-    np.testing.assert_allclose(score, abs(derivative), rtol=2e-2, atol=1e-6)
+    np.testing.assert_allclose(taylor, abs(derivative), rtol=2e-2, atol=1e-6)
+    np.testing.assert_allclose(fisher, derivative**2, rtol=4e-2, atol=1e-8)
 
 
 def test_encoder_flops_formula(config):
@@ -171,7 +173,7 @@ def test_selection_keeps_the_most_important_units(config):
     heads[0, 3] = heads[2, 1] = 5.0
     neurons = np.full((LAYERS, FFN), 0.001)
     neurons[1, :10] = 1.0
-    plan, _ = select_plan(Importance(heads, neurons, 0, "taylor"), config, 0.3, seq_len=25)
+    plan, _ = select_plan(Importance(heads, neurons, 0, "fisher"), config, 0.3, seq_len=25)
     assert 3 in plan.heads[0] and 1 in plan.heads[2]
     assert set(range(10)) <= set(plan.neurons[1])
 

@@ -6,13 +6,17 @@ model is faster on any hardware. Four steps:
 
 1. **Importance** (``unit_importance``): for every head and every FFN neuron, the
    gradient of the classification loss with respect to a multiplicative mask on that
-   unit's output (Michel et al. 2019), summed over calibration batches as ``|g|``
-   (``"taylor"``) or ``g²`` (``"fisher"``, Kwon et al. 2022). No hooks are needed:
+   unit's output (Michel et al. 2019), summed over calibration batches as ``g²``
+   (``"fisher"``, the default, Kwon et al. 2022) or ``|g|`` (``"taylor"``). No hooks are needed:
    a head's output enters the model only through its rows of the attention output
    kernel, so ``∂L/∂m_head = Σ W_O[rows] ⊙ ∂L/∂W_O[rows]`` exactly; likewise a neuron's
    mask gradient is ``Σ W_out[row] ⊙ ∂L/∂W_out[row]`` over its row of the FFN output
    kernel. (The Q/K/V terms are *not* part of the mask gradient, so they are left out.)
-   Scores are per batch: ``batch_size=1`` gives Michel et al.'s per-example estimate.
+   Scores are per batch: ``batch_size=1`` gives the per-example estimate. On the
+   fine-tuned MiniLM, Fisher scores chose a far better 50%-FLOPs plan than Taylor
+   ones (validation accuracy before recovery 0.83 vs 0.74, dense 0.87): summing ``|g|``
+   over many small noisy units inflates the FFN neurons' total, so Taylor removed all
+   but one head per layer. Batch size 8 and 1 gave nearly the same Fisher plan.
 2. **FLOPs model** (``encoder_flops``): multiply-adds ×2 per token at a reference
    sequence length: Q/K/V/O projections ``8·hidden·heads·head_size``, attention
    scores and context ``4·L·heads·head_size``, FFN ``4·hidden·width``. Embeddings,
@@ -166,13 +170,13 @@ def _unit_kernels(model) -> tuple[list[tf.Variable], list[tf.Variable]]:
     return attention, ffn
 
 
-def unit_importance(model, data: Encoded, batch_size: int = 8, score: str = "taylor",
+def unit_importance(model, data: Encoded, batch_size: int = 8, score: str = "fisher",
                     max_sentences: int | None = 256) -> Importance:
     """Mask-gradient importance of every head and FFN neuron of a ``TFBertForSequenceClassification``.
 
     ``data``: labelled calibration sentences (training data; the first ``max_sentences``
-    are used, in order). Each batch contributes ``|∂L/∂m|`` (taylor) or ``(∂L/∂m)²``
-    (fisher), with ``L`` the batch's mean cross-entropy; dropout is off.
+    are used, in order). Each batch contributes ``(∂L/∂m)²`` (fisher) or ``|∂L/∂m|``
+    (taylor), with ``L`` the batch's mean cross-entropy; dropout is off.
     """
     _check_bert(model)
     if score not in SCORES:
@@ -213,7 +217,9 @@ def normalize_per_layer(importance: Importance) -> Importance:
     """Michel et al.'s per-layer L2 normalisation, done for heads and neurons separately.
 
     Each type is then rescaled so its total over all layers is unchanged, which keeps
-    heads and neurons on the loss scale the selection compares them on.
+    heads and neurons on the loss scale the selection compares them on. An option, off
+    by default: on the fine-tuned MiniLM it made the 50%-FLOPs plan slightly worse
+    before recovery (0.80 vs 0.83 validation accuracy with Fisher scores).
     """
 
     def per_layer(scores):
