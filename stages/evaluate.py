@@ -7,6 +7,7 @@ from prunelab.batching import encode_prepared
 from prunelab.evaluation import compare, machine, measure_saved_model
 from prunelab.files import load_params, write_json
 from prunelab.modeling import load_tokenizer
+from prunelab.pruning.masks import parse_n_m
 
 MODELS = {"baseline": Path("models/baseline/saved_model"), "pruned": Path("models/pruned")}
 
@@ -17,10 +18,12 @@ def main():
     tokenizer = load_tokenizer(Path("models/base"))
     validation = encode_prepared(tokenizer, "data/prepared", params["model"]["max_length"])["validation"]
 
+    n_m = parse_n_m(params["prune"]["n_m"]) if params["prune"].get("n_m") else None
     results, per_kernel = {}, {}
     for name, folder in MODELS.items():
         print(f"measuring {name} ({folder}) ...", flush=True)
-        results[name] = measure_saved_model(folder, validation, params["prune"]["targets"], settings)
+        results[name] = measure_saved_model(folder, validation, params["prune"]["targets"], settings,
+                                            n_m=n_m if name == "pruned" else None)
         per_kernel[name] = results[name]["sparsity"].pop("per_kernel")
         print(f"{name}: accuracy {results[name]['accuracy']:.4f}, "
               f"targeted sparsity {results[name]['sparsity']['targeted_sparsity']:.4f}, "

@@ -110,3 +110,46 @@ def test_gradual_pruning_during_fine_tuning_reaches_the_target(model):
     logged = [row["sparsity"] for row in steps]
     assert logged == sorted(logged) and logged[0] < 0.5
     assert pruner.sparsity() == pytest.approx(0.5, abs=1e-3)
+
+
+BASE_SPEC = {"method": "magnitude", "sparsity": 0.5, "scope": "global", "targets": ["attention", "ffn"],
+             "schedule": "oneshot", "n_m": None, "calibration_size": 16, "end_fraction": 0.5, "frequency": 10}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"method": "obs"}, "prune.method 'obs' is not one of"),
+        ({"sparsity": 1.0}, "strictly between 0 and 1"),
+        ({"method": "wanda", "schedule": "gradual"}, "prune.method wanda prunes once: set prune.schedule to oneshot"),
+        ({"n_m": "2:4", "schedule": "gradual"}, "N:M sparsity prunes once"),
+        ({"n_m": "2:4", "sparsity": 0.6}, "set prune.sparsity to 0.5"),
+        ({"method": "sparsegpt", "scope": "global"}, "set prune.scope to one of per_output, per_layer"),
+        ({"n_m": "4:2"}, "needs 0 < N < M"),
+    ],
+)
+def test_bad_prune_params_are_refused_before_any_work(overrides, message):
+    from prunelab.pruning.methods import PruneSpec
+
+    with pytest.raises(ParamsError, match=message):
+        PruneSpec.from_params({**BASE_SPEC, **overrides})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"method": "magnitude", "scope": "per_layer"}, {"method": "wanda", "scope": "per_output"},
+     {"method": "sparsegpt", "scope": "per_output"}, {"method": "wanda", "scope": "per_output", "n_m": "2:4"}],
+)
+def test_every_method_prunes_to_the_target_through_prepare_pruner(overrides):
+    from conftest import tiny_model
+    from prunelab.pruning.masks import check_n_m
+    from prunelab.pruning.methods import PruneSpec, calibration_sample, prepare_pruner
+
+    model = tiny_model("bert")
+    spec = PruneSpec.from_params({**BASE_SPEC, **overrides})
+    pruner = prepare_pruner(model, spec, calibration_sample(random_encoded(64), 16, seed=0), total_steps=0)
+    pruner.update(0)
+    assert pruner.sparsity() == pytest.approx(0.5, abs=1e-3)
+    if spec.n_m:
+        for name, variable in pruner.variables.items():
+            check_n_m(variable.numpy(), *spec.n_m, name=name)

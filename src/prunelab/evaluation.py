@@ -22,6 +22,7 @@ import numpy as np
 
 from prunelab.batching import Encoded, padded_batches
 from prunelab.modeling import canonical_name, encoder_layer_index, weight_group
+from prunelab.pruning.masks import check_n_m
 
 
 def classification_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict:
@@ -112,12 +113,17 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "tensorflow": tf.__version__, "python": platform.python_version()}
 
 
-def measure_saved_model(folder: Path, validation: Encoded, target_groups, settings: dict) -> dict:
-    """All measurements of one SavedModel, taken in a child process of its own."""
+def measure_saved_model(folder: Path, validation: Encoded, target_groups, settings: dict,
+                        n_m: tuple[int, int] | None = None) -> dict:
+    """All measurements of one SavedModel, taken in a child process of its own.
+
+    With ``n_m``, every targeted kernel must hold the N:M pattern, or this raises.
+    """
     context = multiprocessing.get_context("spawn")
     busy_before, ours_before, started = _machine_busy_seconds(), _own_cpu_seconds(), time.perf_counter()
     with context.Pool(1) as pool:
-        result = pool.apply(_measure_in_this_process, (str(folder), validation, list(target_groups), settings))
+        result = pool.apply(_measure_in_this_process,
+                            (str(folder), validation, list(target_groups), settings, n_m))
     elapsed = time.perf_counter() - started
     others = (_machine_busy_seconds() - busy_before) - (_own_cpu_seconds() - ours_before)
     # Other processes slow every latency figure; the report shows how busy they kept the CPU.
@@ -144,7 +150,8 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _measure_in_this_process(folder: str, validation: Encoded, target_groups: list, settings: dict) -> dict:
+def _measure_in_this_process(folder: str, validation: Encoded, target_groups: list, settings: dict,
+                             n_m: tuple[int, int] | None) -> dict:
     import tensorflow as tf
 
     import prunelab  # noqa: F401  (TensorFlow settings)
@@ -152,6 +159,10 @@ def _measure_in_this_process(folder: str, validation: Encoded, target_groups: li
 
     rss_before_model = _rss_mb()
     _, serve, weights = load_saved_model(Path(folder))
+    if n_m:
+        for name, kernel in weights.items():
+            if weight_group(name) in target_groups:
+                check_n_m(kernel, *n_m, name=canonical_name(name))
 
     def logits(ids, mask):
         return serve(input_ids=tf.constant(ids), attention_mask=tf.constant(mask))["logits"]
@@ -166,6 +177,7 @@ def _measure_in_this_process(folder: str, validation: Encoded, target_groups: li
     batched = time_calls(logits, batches, settings["warmup_runs"], repeats=settings["repeats"])
 
     return {
+        **({"n_m_verified": f"{n_m[0]}:{n_m[1]}"} if n_m else {}),
         **classification_metrics(validation.labels, predictions),
         "sparsity": sparsity_summary(weights, target_groups),
         "latency_batch1": percentiles_ms(batch1),
