@@ -19,6 +19,7 @@ from prunelab.structured import (
     load_pruned,
     mask_model,
     plan_flops,
+    prune_structured,
     random_plan,
     save_pruned,
     select_plan,
@@ -213,6 +214,14 @@ def test_kernels_shrink_and_names_classify(importance):
             assert shapes[f"bert/encoder/layer_._{i}/output/dense/kernel"] == (width, 16)
     groups = {weight_group(v.name) for v in pruned.weights}
     assert groups == {"attention", "ffn", "embeddings", "pooler", "classifier", None}
+
+
+def test_prune_structured_in_one_call(data):
+    model = four_head_bert()
+    pruned, plan, report = prune_structured(model, data, 0.5, seq_len=20, max_sentences=16)
+    assert report["calibration_sentences"] == 16 and report["score"] == "fisher"
+    assert report["flops_fraction"] <= 0.5 and report["parameters"] < report["dense_parameters"]
+    assert pruned.plan == plan and report["heads_per_layer"] == plan.heads_per_layer()
 
 
 def test_only_bert_is_supported(data):

@@ -579,6 +579,25 @@ def build_pruned(model, plan: StructuredPlan) -> PrunedBert:
     return pruned
 
 
+def prune_structured(model, calibration: Encoded, flops_target: float, seq_len: float = 25.0,
+                     batch_size: int = 8, score: str = "fisher", max_sentences: int | None = 256,
+                     allow_layer_removal: bool = False, normalize: bool = False):
+    """Score, select and rebuild in one call: ``(PrunedBert, plan, report)``.
+
+    ``calibration``: labelled training sentences; ``seq_len``: the reference length the
+    FLOPs are counted at (the mean validation length, about 25 tokens for SST-2).
+    """
+    importance = unit_importance(model, calibration, batch_size=batch_size, score=score,
+                                 max_sentences=max_sentences)
+    plan, report = select_plan(importance, model.config, flops_target, seq_len=seq_len,
+                               allow_layer_removal=allow_layer_removal, normalize=normalize)
+    pruned = build_pruned(model, plan)
+    report |= {"score": score, "calibration_sentences": importance.sentences,
+               "parameters": count_parameters(pruned), "dense_parameters": count_parameters(model),
+               "encoder_parameters": encoder_parameters(pruned), "dense_encoder_parameters": encoder_parameters(model)}
+    return pruned, plan, report
+
+
 def save_pruned(model: PrunedBert, folder: Path) -> None:
     """``structured.json`` (config and plan) and ``weights.safetensors`` (by canonical name)."""
     from safetensors.numpy import save_file
