@@ -41,8 +41,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# The packaging tools of the host's `make setup` venv, which `pip freeze` (constraints.txt)
+# leaves out: pip as the Makefile pins it, CPython 3.11's own setuptools (used by the
+# --no-build-isolation install below), and wheel (astunparse requires it).
 RUN python -m venv /opt/venv \
- && pip install pip==26.3
+ && pip install pip==26.3 setuptools==65.5.0 wheel==0.48.0
 
 # Dependencies before the source, each in its own cached layer: editing the code
 # reinstalls nothing. install-requirements.sh says why tensorflow-cpu and --no-deps.

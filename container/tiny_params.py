@@ -2,8 +2,9 @@
 
     python container/tiny_params.py [params.yaml]
 
-The sizes are those of the end-to-end test (tests/test_pipeline.py): 96 training
-sentences, one epoch of fine-tuning and one of pruning, short latency runs.
+The sizes are the end-to-end test's (TINY in tests/test_pipeline.py, imported so that the
+two stay alike; the copy below is used only if that import fails): 96 training sentences,
+one epoch of fine-tuning and one of pruning, short latency runs.
 Used by `make container-check` on a scratch workspace; never run it on your checkout.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-TINY = {
+FALLBACK = {
     "data": {"train_size": 96},
     "model": {"max_length": 64},
     "train": {"epochs": 1, "bucket_lengths": [16, 32, 64]},
@@ -28,11 +29,21 @@ def merge(base: dict, update: dict) -> dict:
     return merged
 
 
+def tiny(tests: Path) -> tuple[dict, str]:
+    sys.path.insert(0, str(tests))
+    try:
+        from test_pipeline import TINY
+    except (ImportError, AttributeError) as error:
+        return FALLBACK, f"container/tiny_params.py (no TINY in {tests}/test_pipeline.py: {error})"
+    return TINY, "tests/test_pipeline.py"
+
+
 def main() -> None:
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "params.yaml")
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "params.yaml").resolve()
+    overrides, source = tiny(path.parent / "tests")
     params = yaml.safe_load(path.read_text())
-    path.write_text(yaml.safe_dump(merge(params, TINY), sort_keys=False))
-    print(f"{path}: tiny parameters {TINY}")
+    path.write_text(yaml.safe_dump(merge(params, overrides), sort_keys=False))
+    print(f"{path}: tiny parameters from {source}: {overrides}")
 
 
 if __name__ == "__main__":
