@@ -6,7 +6,17 @@ import yaml
 
 from prunelab import stage
 from prunelab.files import load_params, read_csv, read_json
-from prunelab.reporting import cost_figure, render, sparsity_figure, speed_statement, summary_rows, training_figure
+from prunelab.reporting import (
+    cost_figure,
+    pareto_figure,
+    render,
+    sparsity_figure,
+    speed_statement,
+    summary_rows,
+    sweep_figure,
+    sweep_rows,
+    training_figure,
+)
 
 OUT = Path("reports")
 
@@ -22,6 +32,13 @@ def main():
     prune = params["prune"]
     settings = params["evaluate"]
 
+    unstructured = {method: read_json(f"metrics/sweep/{method}.json") for method in params["sweep"]["methods"]}
+    structured = read_json("metrics/sweep/structured.json")
+    main_run = None
+    if prune["method"] != "structured":
+        main_run = {"sparsity": pruned["sparsity"]["targeted_sparsity"], "accuracy": pruned["accuracy"],
+                    "label": f"main run: {prune['method']}, {prune['schedule']}, {prune['epochs']} epoch(s) recovery"}
+
     figures_dir = OUT / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -30,6 +47,8 @@ def main():
         "sparsity": sparsity_figure(read_json("metrics/sparsity_per_kernel.json")["pruned"], prune["sparsity"],
                                     figures_dir),
         "cost": cost_figure(base, pruned, batch_size, figures_dir),
+        "sweep": sweep_figure(unstructured, base["accuracy"], main_run, figures_dir),
+        "pareto": pareto_figure(evaluation, unstructured, structured, batch_size, figures_dir),
     }
     recovery = f"{prune['epochs']} epoch(s) of fine-tuning" if prune["epochs"] else "no fine-tuning"
     headline = (
@@ -65,6 +84,7 @@ def main():
     ]
     render({
         "model": model,
+        "batch_size": batch_size,
         "headline": headline,
         "summary": summary_rows(evaluation, batch_size),
         "speed_statement": speed_statement(evaluation["comparison"], batch_size,
@@ -73,6 +93,13 @@ def main():
         "epochs": {"baseline": read_csv("metrics/train_epochs.csv"), "pruning": prune_run["epochs"]},
         "figures": figures,
         "per_encoder_layer": pruned["sparsity"]["per_encoder_layer"],
+        "sweep": sweep_rows(unstructured, structured, base, batch_size),
+        "sweep_note": (
+            f"Every point starts from the fine-tuned baseline and is pruned one-shot "
+            f"({'then fine-tuned as the main run' if params['sweep']['recovery'] else 'no fine-tuning'}). "
+            "Unstructured sparsity keeps the dense graph, so those points share the baseline's latency. "
+            "Structured points are exported and measured from disk like the main models, each in a fresh process."
+        ),
         "identity": identity,
         "params_yaml": yaml.safe_dump(params, sort_keys=False).strip(),
     }, OUT)

@@ -13,6 +13,7 @@ import io
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import tarfile
 import time
@@ -60,6 +61,23 @@ def sparsity_summary(weights: dict[str, np.ndarray], target_groups) -> dict:
         "per_kernel": {name: zeros([w]) / w.size for name, w in targeted.items()},
         "per_encoder_layer": {str(i): zeros(ws) / size(ws) for i, ws in sorted(by_layer.items())},
     }
+
+
+def encoder_flops(weights: dict[str, np.ndarray], length: float) -> float:
+    """FLOPs of one sentence of ``length`` tokens through the encoder, read off the kernel shapes.
+
+    2 per multiply-add: every attention and FFN kernel costs 2·in·out a token, and the
+    attention scores and context 4·length·(query width) a token. Embeddings, norms,
+    softmax and the head are left out. A zero inside a kernel still counts: only
+    removed units (smaller kernels) lower this figure.
+    """
+    per_token = 0.0
+    for name, w in weights.items():
+        if weight_group(name) in ("attention", "ffn"):
+            per_token += 2.0 * w.shape[0] * w.shape[1]
+            if re.search(r"(query|q_lin)/kernel", name):
+                per_token += 4.0 * length * w.shape[1]
+    return per_token * length
 
 
 def saved_model_size(folder: Path) -> dict:
@@ -180,6 +198,8 @@ def _measure_in_this_process(folder: str, validation: Encoded, target_groups: li
         **({"n_m_verified": f"{n_m[0]}:{n_m[1]}"} if n_m else {}),
         **classification_metrics(validation.labels, predictions),
         "sparsity": sparsity_summary(weights, target_groups),
+        "encoder_gflops": encoder_flops(weights, float(validation.lengths.mean())) / 1e9,
+        "flops_length": float(validation.lengths.mean()),
         "latency_batch1": percentiles_ms(batch1),
         f"latency_batch{batch_size}": percentiles_ms(batched),
         "throughput_sentences_per_s": len(validation) * settings["repeats"] / sum(batched),

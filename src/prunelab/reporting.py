@@ -58,6 +58,8 @@ def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
             f"{pruned['sparsity']['targeted_sparsity']:.2%}", ""),
         row("Sparsity of the whole model", f"{base['sparsity']['model_sparsity']:.2%}",
             f"{pruned['sparsity']['model_sparsity']:.2%}", ""),
+        row(f"Encoder GFLOPs a sentence ({base['flops_length']:.0f} tokens)", f"{base['encoder_gflops']:.3f}",
+            f"{pruned['encoder_gflops']:.3f}", f"{pruned['encoder_gflops'] / base['encoder_gflops']:.2f}×"),
         row("Parameters (nonzero / all)",
             f"{base['sparsity']['nonzero_parameters']:,} / {base['sparsity']['parameters']:,}",
             f"{pruned['sparsity']['nonzero_parameters']:,} / {pruned['sparsity']['parameters']:,}", ""),
@@ -78,6 +80,21 @@ def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
         row("Peak memory (RSS of the measuring process)", f"{base['memory']['peak_rss_mb']:.0f} MB",
             f"{pruned['memory']['peak_rss_mb']:.0f} MB", f"{comp['peak_rss_ratio']:.2f}×"),
     ]
+
+
+def sweep_rows(unstructured: dict[str, list[dict]], structured: list[dict], baseline: dict, batch_size: int):
+    """Every sweep point, formatted; unstructured latencies are the baseline's (same graph)."""
+
+    def row(method, setting, point, latency1, latency32, parameters):
+        return {"method": method, "setting": setting, "accuracy": f"{point['accuracy']:.4f}",
+                "change": f"{(point['accuracy'] - baseline['accuracy']) * 100:+.2f}", "latency1": latency1,
+                "latency32": latency32, "parameters": parameters, "recovery": "yes" if point["recovery"] else "no"}
+
+    rows = [row(method, f"{p['sparsity']:.0%} sparsity", p, "= baseline", "= baseline", "= baseline")
+            for method, points in unstructured.items() for p in points]
+    rows += [row("structured", f"{p['flops_fraction']:.1%} of encoder FLOPs", p, f"{p['latency_batch1_ms']:.2f} ms",
+                 f"{p[f'latency_batch{batch_size}_ms']:.1f} ms", f"{p['parameters']:,}") for p in structured]
+    return rows
 
 
 def _save(fig, folder: Path, name: str) -> Path:
@@ -141,6 +158,49 @@ def cost_figure(baseline: dict, pruned: dict, batch_size: int, folder: Path) -> 
         for x, v in enumerate(values):
             ax.annotate(f"{v:.1f}", (x, v), ha="center", va="bottom", fontsize=8)
     return _save(fig, folder, "cost")
+
+
+def sweep_figure(unstructured: dict[str, list[dict]], baseline_accuracy: float, main_run: dict | None,
+                 folder: Path) -> Path:
+    """Accuracy against sparsity, a line a method, the dense baseline as a reference."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for method, points in unstructured.items():
+        ax.plot([p["sparsity"] for p in points], [p["accuracy"] for p in points], marker="o", label=method)
+    ax.axhline(baseline_accuracy, color="k", linestyle="--", linewidth=1, label="dense baseline")
+    if main_run:
+        ax.scatter([main_run["sparsity"]], [main_run["accuracy"]], marker="*", s=180, color="C3", zorder=5,
+                   label=main_run["label"])
+    ax.set(xlabel="sparsity of the targeted kernels", ylabel="validation accuracy",
+           title="One-shot pruning, no fine-tuning (star: the main run, with recovery)")
+    ax.legend(fontsize=8)
+    return _save(fig, folder, "accuracy_vs_sparsity")
+
+
+def pareto_figure(evaluation: dict, unstructured: dict[str, list[dict]], structured: list[dict], batch_size: int,
+                  folder: Path) -> Path:
+    """Accuracy against measured latency at batch 1 and batch ``batch_size``."""
+    base, pruned = evaluation["baseline"], evaluation["pruned"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, key in zip(axes, ("latency_batch1", f"latency_batch{batch_size}")):
+        ax.scatter([base[key]["median_ms"]], [base["accuracy"]], marker="s", s=70, color="k", label="dense baseline")
+        ax.scatter([pruned[key]["median_ms"]], [pruned["accuracy"]], marker="*", s=180, color="C3",
+                   label="main pruned run")
+        for index, (method, points) in enumerate(unstructured.items()):
+            # Same graph as the baseline, so the baseline's measured latency.
+            ax.scatter([base[key]["median_ms"]] * len(points), [p["accuracy"] for p in points], marker="o",
+                       facecolors="none", edgecolors=f"C{index}", label=f"{method} (one-shot; dense latency)")
+        if structured:
+            ax.plot([p[f"{key}_ms"] for p in structured], [p["accuracy"] for p in structured], marker="D",
+                    color="C4", label="structured (measured)")
+            for p in structured:
+                ax.annotate(f"{p['flops_fraction']:.0%} FLOPs", (p[f"{key}_ms"], p["accuracy"]), fontsize=7,
+                            textcoords="offset points", xytext=(4, 4))
+        ax.set(xlabel=f"median latency, batch {key.removeprefix('latency_batch')} (ms)",
+               ylabel="validation accuracy")
+    axes[0].set_title("Accuracy against latency, batch 1")
+    axes[1].set_title(f"Accuracy against latency, batch {batch_size}")
+    axes[1].legend(fontsize=7, loc="lower right")
+    return _save(fig, folder, "accuracy_vs_latency")
 
 
 def render(context: dict, out_dir: Path) -> None:
