@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from prunelab.evaluation import classification_metrics, compare, percentiles_ms, saved_model_size, sparsity_summary
+from prunelab.evaluation import (
+    classification_metrics,
+    compare,
+    encoder_flops,
+    percentiles_ms,
+    saved_model_size,
+    sparsity_summary,
+)
 from prunelab.reporting import speed_statement
 
 
@@ -72,3 +79,20 @@ def test_comparison_arithmetic_and_the_speed_statement():
     assert "batch 1 0.98× (no change beyond run-to-run noise)" in text
     assert "batch 32 2.00× (faster)" in text
     assert "0.56× the baseline's" in text
+
+
+def test_encoder_flops_follow_kernel_shapes_not_zeros():
+    def layer(inner, width, fill=1.0):
+        prefix = "m/bert/encoder/layer_._0/"
+        return {f"{prefix}attention/self/{p}/kernel:0": np.full((8, inner), fill) for p in ("query", "key", "value")} | {
+            f"{prefix}attention/output/dense/kernel:0": np.full((inner, 8), fill),
+            f"{prefix}intermediate/dense/kernel:0": np.full((8, width), fill),
+            f"{prefix}output/dense/kernel:0": np.full((width, 8), fill),
+            "m/classifier/kernel:0": np.ones((8, 2)),
+        }
+
+    length = 10
+    dense = encoder_flops(layer(8, 32), length)
+    assert dense == length * (2 * 4 * 8 * 8 + 4 * length * 8 + 2 * 2 * 8 * 32)
+    assert encoder_flops(layer(8, 32, fill=0.0), length) == dense  # zeros inside a kernel still cost
+    assert encoder_flops(layer(4, 16), length) == pytest.approx(dense / 2)

@@ -21,9 +21,13 @@ TINY = {
     "data": {"train_size": 96},
     "model": {"max_length": 64},
     "train": {"epochs": 1, "bucket_lengths": [16, 32, 64]},
-    "prune": {"epochs": 1, "sparsity": 0.5, "frequency": 1},
+    "prune": {"epochs": 1, "sparsity": 0.5, "frequency": 1, "calibration_size": 16,
+              "structured": {"importance_sentences": 16}},
+    "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
     "evaluate": {"latency_sentences": 8, "warmup_runs": 2, "repeats": 1},
 }
+ALL_STAGES = {"source", "prepare", "base_model", "train", "prune", "evaluate", "report", "sweep@magnitude",
+              "sweep@wanda", "sweep@sparsegpt", "sweep_structured"}
 
 
 def merge(base: dict, update: dict) -> dict:
@@ -67,8 +71,7 @@ def first_run(workspace):
 
 
 def test_repro_writes_every_output(workspace, first_run):
-    assert stages_run(first_run.stdout) == {"source", "prepare", "base_model", "train", "prune", "evaluate",
-                                            "report"}
+    assert stages_run(first_run.stdout) == ALL_STAGES
     import pandas as pd
 
     assert len(pd.read_parquet(workspace / "data/prepared/train.parquet")) == 96
@@ -83,6 +86,13 @@ def test_repro_writes_every_output(workspace, first_run):
         assert 0.0 <= evaluation[model]["accuracy"] <= 1.0
         assert evaluation[model]["latency_batch1"]["runs"] == 8
         assert evaluation[model]["memory"]["peak_rss_mb"] > evaluation[model]["memory"]["rss_before_model_mb"]
+
+    for method in ("magnitude", "wanda", "sparsegpt"):
+        (point,) = json.loads((workspace / f"metrics/sweep/{method}.json").read_text())
+        assert point["achieved_sparsity"] == pytest.approx(0.5, abs=1e-3)
+    (structured,) = json.loads((workspace / "metrics/sweep/structured.json").read_text())
+    assert 0.45 < structured["flops_fraction"] <= 0.5
+    assert structured["parameters"] < evaluation["baseline"]["sparsity"]["parameters"]
 
     lock = yaml.safe_load((workspace / "dvc.lock").read_text())
     assert lock["stages"]["prepare"]["outs"][0]["md5"]  # the versioned subset
@@ -99,7 +109,7 @@ def test_report_states_the_measured_figures(workspace, first_run):
         assert evaluation["pruned"]["sha256"] in text
         assert "dense float32 kernels" in text
     # Self-contained: every figure inlined, nothing fetched.
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 5
     assert not re.search(r"(src|href)=\"(http|//)", html)
     for figure in re.findall(r"\]\((figures/[\w.]+)\)", markdown):
         assert (workspace / "reports" / figure).is_file()
