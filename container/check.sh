@@ -12,8 +12,10 @@
 #                 workdir), SST-2 mounted read-only at /data/sst2
 #   7. repro      what `docker compose run pipeline` does: a copy of this checkout mounted
 #                 at /work, a cache directory at /cache (the named volume), SST-2 read-only;
-#                 tiny params, then the image's own CMD (`dvc repro`)
-#   8. rerun      the CMD again: nothing but the always-run `source` stage may run
+#                 tiny params, then the service's command from docker-compose.yml
+#   8. rerun      the image's own CMD: nothing but the always-run `source` stage may run
+#   9. report     the `report` service's command from docker-compose.yml, serving the
+#                 workspace's reports/ read-only; report.html fetched over HTTP and compared
 # Any failing step fails the check. At the end: the time of each step (and of each
 # Dockerfile step of the build), the image size and its largest layers.
 #
@@ -30,6 +32,7 @@ IMAGE=${IMAGE:-localhost/prunelab:cpu}
 SST2_DIR=$(realpath "${SST2_DIR:-$REPO/../shared/data/sst2}")
 NO_CACHE=${NO_CACHE:-0}
 MAKE=${MAKE:-make}
+TOOLS_PY=${CONTAINER_TOOLS:-$REPO/.venv/container-tools}/bin/python  # made by `make container-lint`
 APP_UID=1000  # the Dockerfile's USER
 
 log() { printf '[container-check] %s\n' "$*" >&2; }
@@ -54,7 +57,7 @@ summary() {
     done
     printf '  %-58s %8s\n' total "$(secs "$T_START" "$(now)")"
     if [[ -s $WORK/build-steps.txt ]]; then
-        printf '\n  Dockerfile steps (podman build, seconds; "cached" = layer cache hit):\n'
+        printf '\n  Dockerfile steps (podman build, seconds; "cached": layer cache hit; the last one includes writing the image):\n'
         sed 's/^/    /' "$WORK/build-steps.txt"
     fi
     if podman image exists "$IMAGE" 2>/dev/null; then
@@ -75,9 +78,9 @@ cleanup() {
         STEP_NAMES+=("$CURRENT") STEP_SECS+=("$(secs "$STEP_T0" "$(now)")") STEP_RESULTS+=(FAILED)
     fi
     for c in "${CONTAINERS[@]}"; do buildah rm "$c" >/dev/null 2>&1 || true; done
-    rm -rf --one-file-system "$WORK"
     if command -v podman >/dev/null; then podman image prune -f >/dev/null 2>&1 || true; fi
     summary || true
+    rm -rf --one-file-system "$WORK"
     if [[ $rc == 0 ]]; then
         printf '\ncontainer-check: PASSED\n'
     else
@@ -224,16 +227,29 @@ pipeline() {  # pipeline LOG COMMAND...: the compose service's mounts and enviro
 
 image_cmd() { podman image inspect --format '{{range .Config.Cmd}}{{.}}{{"\n"}}{{end}}' "$IMAGE"; }
 
+compose_cmd() {  # compose_cmd SERVICE: its command in docker-compose.yml, one argument a line
+    "$TOOLS_PY" - "$1" <<'EOF'
+import sys
+from ruamel.yaml import YAML
+
+service = YAML(typ="safe").load(open("docker-compose.yml"))["services"][sys.argv[1]]
+command = service["command"]
+assert isinstance(command, list), f"{sys.argv[1]}: command is not a list: {command!r}"
+print("\n".join(command))
+EOF
+}
+
 stages_run() { { grep -oE "Running stage '[^']+'" "$1" || true; } | sed -E "s/Running stage '(.*)'/\1/" | sort -u | tr '\n' ' '; }
 
 repro() {
     local cmd=()
-    mapfile -t cmd < <(image_cmd)
+    mapfile -t cmd < <(compose_cmd pipeline)
+    ((${#cmd[@]})) || die "no command for the pipeline service"
     prepare_workspace
     pipeline "$WORK/tiny.log" python container/tiny_params.py params.yaml
     pipeline "$WORK/stages.log" dvc stage list --name-only >/dev/null
     local expected; expected=$(sort -u "$WORK/stages.log" | tr '\n' ' ')
-    log "the image's CMD: ${cmd[*]}; stages: $expected"
+    log "the pipeline service's command: ${cmd[*]}; stages: $expected"
     pipeline "$WORK/repro1.log" "${cmd[@]}"
     local ran; ran=$(stages_run "$WORK/repro1.log")
     [[ $ran == "$expected" ]] || die "stages run: '$ran', expected '$expected'"
@@ -252,10 +268,46 @@ repro() {
 rerun() {
     local cmd=()
     mapfile -t cmd < <(image_cmd)
+    log "the image's CMD: ${cmd[*]}"
     pipeline "$WORK/repro2.log" "${cmd[@]}"
     local ran; ran=$(stages_run "$WORK/repro2.log")
     [[ $ran == "" || $ran == "source " ]] || die "second run reran: $ran"
     log "second run: only '${ran% }' ran (always_changed); everything else up to date"
+}
+
+report() {
+    # buildah run shares the host's network: the port becomes a free one, the bind address
+    # loopback (in compose, the container has its own network and 8000 is published).
+    local cmd=() port i pid rc=0
+    mapfile -t cmd < <(compose_cmd report)
+    port=$("$TOOLS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    for i in "${!cmd[@]}"; do
+        [[ ${cmd[$i]} == 8000 ]] && cmd[i]=$port
+        [[ ${cmd[$i]} == 0.0.0.0 ]] && cmd[i]=127.0.0.1
+    done
+    log "the report service's command: ${cmd[*]} (stops itself after 20 s)"
+    new_container
+    in_image --volume "$WS/reports:/work/reports:ro" "$NEWC" -- timeout 20 "${cmd[@]}" &
+    pid=$!
+    "$TOOLS_PY" - "$port" "$WORK/served.html" <<'EOF' || rc=$?
+import sys, time, urllib.request
+
+url = f"http://127.0.0.1:{sys.argv[1]}/report.html"
+for _ in range(60):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            open(sys.argv[2], "wb").write(response.read())
+        print(f"GET {url}: {response.status}")
+        break
+    except OSError:
+        time.sleep(0.25)
+else:
+    sys.exit(f"nothing served at {url}")
+EOF
+    wait "$pid" || true  # timeout's 124
+    ((rc == 0)) || die "the report service served nothing"
+    cmp "$WORK/served.html" "$WS/reports/report.html" || die "served report.html differs from the workspace's"
+    log "report.html served ($(wc -c <"$WORK/served.html") bytes), identical to the workspace's"
 }
 
 step "tools (podman, buildah, debootstrap)" tools
@@ -264,5 +316,6 @@ step "base image ($BASE_IMAGE)" base
 step "build ($IMAGE$([[ $NO_CACHE == 1 ]] && echo ', no layer cache'))" build
 step "image facts (user, CPU-only, env, context)" facts
 step "test suite in the image (pytest)" tests
-step "pipeline service: tiny-params dvc repro (image CMD)" repro
-step "pipeline service: second dvc repro (nothing to rerun)" rerun
+step "pipeline service: tiny-params dvc repro" repro
+step "pipeline service: image CMD again (nothing to rerun)" rerun
+step "report service: serves report.html" report

@@ -20,4 +20,4 @@ container-lint: $(CONTAINER_TOOLS_DONE)
 	@echo "container-lint: docker-compose.yml and Dockerfile clean"
 
 container-check:
-	MAKE="$(MAKE)" bash container/check.sh
+	MAKE="$(MAKE)" CONTAINER_TOOLS="$(abspath $(CONTAINER_TOOLS))" bash container/check.sh
