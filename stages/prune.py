@@ -38,7 +38,8 @@ def main():
                                             max_sentences=None,
                                             allow_layer_removal=settings["allow_layer_removal"])
         pruner = None
-        summary["structured"] = report
+        summary["structured"] = report | {"dense_heads": model.config.num_attention_heads,
+                                          "dense_ffn_width": model.config.intermediate_size}
     else:
         total_steps = steps_per_epoch(data["train"], config.bucket_lengths, config.batch_size) * config.epochs
         calibration = calibration_sample(data["train"], spec.calibration_size, params["seed"])

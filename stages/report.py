@@ -16,6 +16,7 @@ from prunelab.reporting import (
     sweep_figure,
     sweep_rows,
     training_figure,
+    units_figure,
 )
 
 OUT = Path("reports")
@@ -34,8 +35,9 @@ def main():
 
     unstructured = {method: read_json(f"metrics/sweep/{method}.json") for method in params["sweep"]["methods"]}
     structured = read_json("metrics/sweep/structured.json")
+    structured_run = prune["method"] == "structured"
     main_run = None
-    if prune["method"] != "structured":
+    if not structured_run:
         main_run = {"sparsity": pruned["sparsity"]["targeted_sparsity"], "accuracy": pruned["accuracy"],
                     "label": f"main run: {prune['method']}, {prune['schedule']}, {prune['epochs']} epoch(s) recovery"}
 
@@ -44,8 +46,9 @@ def main():
     figures = {
         "training": training_figure(read_csv("metrics/train_steps.csv"), read_csv("metrics/train_epochs.csv"),
                                     read_csv("metrics/prune_steps.csv"), figures_dir),
-        "sparsity": sparsity_figure(read_json("metrics/sparsity_per_kernel.json")["pruned"], prune["sparsity"],
-                                    figures_dir),
+        "sparsity": (units_figure(prune_run["structured"], figures_dir) if structured_run else
+                     sparsity_figure(read_json("metrics/sparsity_per_kernel.json")["pruned"], prune["sparsity"],
+                                     figures_dir)),
         "cost": cost_figure(base, pruned, batch_size, figures_dir),
         "sweep": sweep_figure(unstructured, base["accuracy"], main_run, figures_dir),
         "pareto": pareto_figure(evaluation, unstructured, structured, batch_size, figures_dir),
@@ -88,11 +91,14 @@ def main():
         "headline": headline,
         "summary": summary_rows(evaluation, batch_size),
         "speed_statement": speed_statement(evaluation["comparison"], batch_size,
-                                           pruned["sparsity"]["targeted_sparsity"]),
+                                           pruned["sparsity"]["targeted_sparsity"],
+                                           flops_ratio=pruned["encoder_gflops"] / base["encoder_gflops"],
+                                           structured=structured_run),
         "measurement_method": method,
         "epochs": {"baseline": read_csv("metrics/train_epochs.csv"), "pruning": prune_run["epochs"]},
         "figures": figures,
-        "per_encoder_layer": pruned["sparsity"]["per_encoder_layer"],
+        "per_encoder_layer": {} if structured_run else pruned["sparsity"]["per_encoder_layer"],
+        "sparsity_title": "Units kept" if structured_run else "Sparsity",
         "sweep": sweep_rows(unstructured, structured, base, batch_size),
         "sweep_note": (
             f"Every point starts from the fine-tuned baseline and is pruned one-shot "

@@ -84,7 +84,8 @@ def test_comparison_arithmetic_and_the_speed_statement():
 def test_encoder_flops_follow_kernel_shapes_not_zeros():
     def layer(inner, width, fill=1.0):
         prefix = "m/bert/encoder/layer_._0/"
-        return {f"{prefix}attention/self/{p}/kernel:0": np.full((8, inner), fill) for p in ("query", "key", "value")} | {
+        kernels = {f"{prefix}attention/self/{p}/kernel:0": np.full((8, inner), fill) for p in ("query", "key", "value")}
+        return kernels | {
             f"{prefix}attention/output/dense/kernel:0": np.full((inner, 8), fill),
             f"{prefix}intermediate/dense/kernel:0": np.full((8, width), fill),
             f"{prefix}output/dense/kernel:0": np.full((width, 8), fill),
@@ -96,3 +97,12 @@ def test_encoder_flops_follow_kernel_shapes_not_zeros():
     assert dense == length * (2 * 4 * 8 * 8 + 4 * length * 8 + 2 * 2 * 8 * 32)
     assert encoder_flops(layer(8, 32, fill=0.0), length) == dense  # zeros inside a kernel still cost
     assert encoder_flops(layer(4, 16), length) == pytest.approx(dense / 2)
+
+
+def test_speed_statement_for_a_structured_model_speaks_of_flops_not_zeros():
+    base = fake_measurement(0.88, 0.90, 10.0, 100.0, 1000, 900, 800, 300)
+    smaller = fake_measurement(0.87, 0.885, 8.0, 55.0, 600, 550, 700, 540)
+    text = speed_statement(compare(base, smaller, 32), 32, 0.0, flops_ratio=0.5, structured=True)
+    assert "0.50× the baseline's FLOPs" in text
+    assert "batch 32 1.82× (faster)" in text
+    assert "zeros sit" not in text

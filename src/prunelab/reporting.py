@@ -18,7 +18,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined  # noqa: E402
 NOISE_BAND = 0.05
 
 
-def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float) -> str:
+def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float, flops_ratio: float = 1.0,
+                    structured: bool = False) -> str:
     """What the measured speed figures mean, worded from the figures themselves."""
     speedups = {1: comparison["speedup_batch1"], batch_size: comparison[f"speedup_batch{batch_size}"]}
 
@@ -27,12 +28,20 @@ def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float)
             return f"{ratio:.2f}× (no change beyond run-to-run noise)"
         return f"{ratio:.2f}× ({'faster' if ratio > 1 else 'slower'})"
 
+    measured = (f"Measured speed-up of the median latency: batch 1 {verdict(speedups[1])}, batch {batch_size} "
+                f"{verdict(speedups[batch_size])}.")
+    if structured:
+        return (
+            "The pruned model has whole attention heads and FFN neurons removed: its kernels are smaller, so the "
+            f"encoder does {flops_ratio:.2f}× the baseline's FLOPs a sentence (counted from the exported kernel "
+            f"shapes). {measured} Latency falls less than FLOPs where the remaining cost is not in those matrix "
+            "multiplies (embeddings, LayerNorms, softmax, framework overhead), which weighs most at batch 1."
+        )
     return (
         f"The pruned model sets {targeted_sparsity:.1%} of the targeted kernel weights to zero, but the zeros sit "
         "inside dense float32 kernels: TensorFlow's CPU matrix multiply does the same work for a zero as for any "
         "other number, and the exported SavedModel has the same shapes and the same operations as the baseline. "
-        f"Measured speed-up of the median latency: batch 1 {verdict(speedups[1])}, batch {batch_size} "
-        f"{verdict(speedups[batch_size])}. What unstructured zeros do buy is compressibility: the gzip-compressed "
+        f"{measured} What unstructured zeros do buy is compressibility: the gzip-compressed "
         f"SavedModel is {comparison['gzip_size_ratio']:.2f}× the baseline's, while the raw size on disk is "
         f"{comparison['size_ratio']:.2f}×. Faster inference needs the zeros removed from the computation: "
         "structured pruning (whole heads or FFN neurons, smaller matrices) or a runtime with sparse kernels."
@@ -112,8 +121,9 @@ def training_figure(train_steps, train_epochs, prune_steps, folder: Path) -> Pat
         loss_ax.plot([r["step"] for r in prune_steps], [r["loss"] for r in prune_steps], label="pruning fine-tuning")
     loss_ax.set(xlabel="step", ylabel="training loss (running mean)", title="Training loss")
     loss_ax.legend()
-    sparsity_ax.plot([r["step"] for r in prune_steps], [r["sparsity"] for r in prune_steps], color="C3",
-                     marker="." if len(prune_steps) < 3 else None)
+    if prune_steps and "sparsity" in prune_steps[0]:
+        sparsity_ax.plot([r["step"] for r in prune_steps], [r["sparsity"] for r in prune_steps], color="C3",
+                         marker="." if len(prune_steps) < 3 else None)
     sparsity_ax.set(xlabel="pruning step", ylabel="sparsity of targeted kernels", title="Sparsity schedule",
                     ylim=(0, 1))
     val = [r["val_accuracy"] for r in train_epochs]
@@ -134,6 +144,20 @@ def sparsity_figure(per_kernel: dict, target: float, folder: Path) -> Path:
     ax.set(ylabel="fraction of zeros", title="Sparsity per kernel in the exported pruned model", ylim=(0, 1))
     ax.legend()
     return _save(fig, folder, "sparsity_per_kernel")
+
+
+def units_figure(structured: dict, folder: Path) -> Path:
+    """Heads and FFN neurons each encoder layer kept (structured pruning)."""
+    layers = range(len(structured["heads_per_layer"]))
+    fig, (heads_ax, ffn_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
+    heads_ax.bar(layers, structured["heads_per_layer"], color="C4")
+    heads_ax.axhline(structured["dense_heads"], color="k", linestyle="--", linewidth=1, label="dense")
+    heads_ax.set(xlabel="encoder layer", ylabel="attention heads kept", title="Heads per layer")
+    ffn_ax.bar(layers, structured["ffn_widths"], color="C4")
+    ffn_ax.axhline(structured["dense_ffn_width"], color="k", linestyle="--", linewidth=1, label="dense")
+    ffn_ax.set(xlabel="encoder layer", ylabel="FFN neurons kept", title="FFN width per layer")
+    heads_ax.legend()
+    return _save(fig, folder, "units_per_layer")
 
 
 def _short_kernel(name: str) -> str:
