@@ -44,7 +44,10 @@ def main():
         total_steps = steps_per_epoch(data["train"], config.bucket_lengths, config.batch_size) * config.epochs
         calibration = calibration_sample(data["train"], spec.calibration_size, params["seed"])
         pruner = prepare_pruner(model, spec, calibration, total_steps)
-    summary["val_accuracy_before_recovery"] = round(accuracy_in_memory(model, data["validation"], 32), 5)
+        if spec.schedule == "oneshot":
+            pruner.update(0)
+    if structured or spec.schedule == "oneshot":
+        summary["val_accuracy_before_recovery"] = round(accuracy_in_memory(model, data["validation"], 32), 5)
 
     step_rows, epoch_rows = [], []
     if config.epochs > 0:
