@@ -1,38 +1,44 @@
 #!/usr/bin/env bash
-# make container-check: build the real Dockerfile and prove the image works, with podman.
+# make container-check: build the real Dockerfile and prove the image and docker-compose.yml
+# work, with podman (no Docker engine and no registry here).
 #
-# No Docker engine or registry is reachable here, and `podman run` fails (cgroups v1), so:
-#   1. tools      apt-get installs podman, buildah and debootstrap if they are missing
-#   2. lint       make container-lint (compose schema, hadolint)
+#   1. tools      apt-get installs podman, runc and debootstrap if missing
+#   2. lint       make container-lint (compose schema, hadolint); its venv has podman-compose
 #   3. base       container/make-base-image.sh: a local Debian bookworm + Python 3.11 base,
 #                 passed to the build as BASE_IMAGE (stands in for python:3.11-slim-bookworm)
 #   4. build      podman build --isolation=chroot of ./Dockerfile (layer cache kept)
-#   5. facts      the image's user, CPU-only TensorFlow, environment, build context, git
-#   6. tests      the test suite inside the image (buildah run: the image's user, env and
-#                 workdir), SST-2 mounted read-only at /data/sst2
-#   7. repro      what `docker compose run pipeline` does: a copy of this checkout mounted
-#                 at /work, a cache directory at /cache (the named volume), SST-2 read-only;
-#                 tiny params, then the service's command from docker-compose.yml
-#   8. rerun      the image's own CMD: nothing but the always-run `source` stage may run
-#   9. report     the `report` service's command from docker-compose.yml, serving the
-#                 workspace's reports/ read-only; report.html fetched over HTTP and compared
-# Any failing step fails the check. At the end: the time of each step (and of each
-# Dockerfile step of the build), the image size and its largest layers.
+#   5. runtime    `podman run` as these machines allow it (runc, ulimits within the hard
+#                 limits: see runtime()), then the image's facts: user, CPU-only TensorFlow,
+#                 environment, what the build context left out
+#   6. tests      `compose run test`: the test suite in the image, on a copy of this
+#                 checkout mounted at /work (owned by UID 1000, as on a laptop), SST-2
+#                 read-only, under the service's CPU and memory limits
+#   7. repro      `compose run pipeline` with tiny params: every stage of dvc.yaml must run,
+#                 outputs land in the workspace, DVC's cache in the named volume
+#   8. rerun      the image's own CMD (`podman run IMAGE`) on the same workspace and volume:
+#                 nothing but the always-run `source` stage may run
+#   9. report     `compose up report`: report.html fetched from the published port on
+#                 127.0.0.1 and compared with the workspace's
+# compose = podman-compose (pinned in requirements-container.txt) on the real
+# docker-compose.yml, project name prunelab-check; its containers, pod, network and
+# volume are removed at the end. Any failing step fails the check. At the end: each step's
+# time, each Dockerfile step's time, the image size and its largest layers.
 #
-# Knobs: SST2_DIR (default ../shared/data/sst2), IMAGE (localhost/prunelab:cpu),
-# BASE_IMAGE (the local base; any other value is used as is, e.g. python:3.11-slim-bookworm
-# where a registry is reachable), NO_CACHE=1 (build without podman's layer cache).
+# Knobs: SST2_DIR (default ../shared/data/sst2), BASE_IMAGE (the local base; any other
+# value is used as is, e.g. python:3.11-slim-bookworm where a registry is reachable),
+# NO_CACHE=1 (build without podman's layer cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 
 LOCAL_BASE=localhost/python311-bookworm:local
 BASE_IMAGE=${BASE_IMAGE:-$LOCAL_BASE}
-IMAGE=${IMAGE:-localhost/prunelab:cpu}
+IMAGE=localhost/prunelab:cpu  # docker-compose.yml's image: prunelab:cpu
+PROJECT=prunelab-check
 SST2_DIR=$(realpath "${SST2_DIR:-$REPO/../shared/data/sst2}")
 NO_CACHE=${NO_CACHE:-0}
 MAKE=${MAKE:-make}
-TOOLS_PY=${CONTAINER_TOOLS:-$REPO/.venv/container-tools}/bin/python  # made by `make container-lint`
+TOOLS=${CONTAINER_TOOLS:-$REPO/.venv/container-tools}/bin  # made by `make container-lint`
 APP_UID=1000  # the Dockerfile's USER
 
 log() { printf '[container-check] %s\n' "$*" >&2; }
@@ -44,7 +50,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 [[ -f $SST2_DIR/train.tsv && -f $SST2_DIR/dev.tsv ]] || die "no SST-2 at $SST2_DIR: set SST2_DIR"
 
 WORK=$(mktemp -d /var/tmp/container-check.XXXXXX)
-CONTAINERS=()
+WS=""
 STEP_NAMES=() STEP_SECS=() STEP_RESULTS=()
 CURRENT="" STEP_T0="" T_START=$(now)
 
@@ -73,12 +79,15 @@ summary() {
 }
 
 cleanup() {
-    local rc=$? c
+    local rc=$?
     if [[ -n $CURRENT ]]; then
         STEP_NAMES+=("$CURRENT") STEP_SECS+=("$(secs "$STEP_T0" "$(now)")") STEP_RESULTS+=(FAILED)
     fi
-    for c in "${CONTAINERS[@]}"; do buildah rm "$c" >/dev/null 2>&1 || true; done
-    if command -v podman >/dev/null; then podman image prune -f >/dev/null 2>&1 || true; fi
+    if [[ -n $WS && -f $WS/docker-compose.yml ]]; then compose down -v >/dev/null 2>&1 || true; fi
+    if command -v podman >/dev/null; then
+        podman volume rm -f "${PROJECT}_dvc-cache" >/dev/null 2>&1 || true
+        podman image prune -f >/dev/null 2>&1 || true
+    fi
     summary || true
     rm -rf --one-file-system "$WORK"
     if [[ $rc == 0 ]]; then
@@ -99,27 +108,22 @@ step() {  # step NAME COMMAND...: run, time, record; a failure exits through cle
     CURRENT=""
 }
 
-NEWC=""
-new_container() {  # sets NEWC: a working container of the image (removed at exit)
-    NEWC=$(buildah from --pull=never --quiet "$IMAGE")
-    CONTAINERS+=("$NEWC")
+# compose ARGS...: podman-compose on the scratch workspace's docker-compose.yml
+compose() {
+    (cd "$WS" && SST2_DIR="$SST2_DIR" "$TOOLS/podman-compose" -p "$PROJECT" "$@")
 }
-
-# in_image [buildah run options] CONTAINER -- COMMAND...: runs as the image's USER, with its
-# ENV and WORKDIR (not its CMD); chroot isolation, as `podman run` cannot work here.
-in_image() { buildah run --isolation chroot "$@"; }
 
 # --- 1. tools ---------------------------------------------------------------------
 tools() {
     local missing=() t
-    for t in podman buildah debootstrap; do command -v "$t" >/dev/null || missing+=("$t"); done
+    for t in podman runc debootstrap; do command -v "$t" >/dev/null || missing+=("$t"); done
     if ((${#missing[@]})); then
-        log "installing podman, buildah, debootstrap (missing: ${missing[*]})"
+        log "installing podman, runc, debootstrap (missing: ${missing[*]})"
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            podman buildah debootstrap fuse-overlayfs uidmap slirp4netns
+            podman runc debootstrap fuse-overlayfs uidmap slirp4netns
     fi
-    podman --version && buildah --version
+    podman --version && runc --version | head -n1
     df -h /var/lib/containers 2>/dev/null | tail -n1 || df -h / | tail -n1
 }
 
@@ -157,16 +161,27 @@ build() {
     podman image ls "$IMAGE"
 }
 
-# --- 5. facts ---------------------------------------------------------------------
-facts() {
-    local user cmd c
+# --- 5. runtime and image facts ---------------------------------------------------------
+runtime() {
+    # Plain `podman run` fails on these machines: crun rejects the hybrid cgroup v1/v2
+    # layout, and podman's default ulimits exceed the hard limits, which cannot be raised
+    # without CAP_SYS_RESOURCE. runc, and ulimits within the hard limits, work (CPU and
+    # memory limits included). For this script only, through CONTAINERS_CONF.
+    local nofile; nofile=$(ulimit -Hn); [[ $nofile == unlimited ]] && nofile=1048576
+    cat >"$WORK/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=16384:16384"]
+[engine]
+runtime = "runc"
+EOF
+    export CONTAINERS_CONF=$WORK/containers.conf
+    local user cmd
     user=$(podman image inspect --format '{{.Config.User}}' "$IMAGE")
     cmd=$(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE")
     log "USER $user, WORKDIR $(podman image inspect --format '{{.Config.WorkingDir}}' "$IMAGE"), CMD $cmd"
     [[ $user == "$APP_UID:$APP_UID" ]] || die "image USER is '$user', expected $APP_UID:$APP_UID"
-    new_container; c=$NEWC
     # shellcheck disable=SC2016  # expanded by the shell in the image
-    in_image --env "APP_UID=$APP_UID" "$c" -- sh -euc '
+    podman run --rm --env "APP_UID=$APP_UID" "$IMAGE" sh -euc '
         echo "id: $(id)"; [ "$(id -u)" = "$APP_UID" ]
         python -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version; print(\"python\", sys.version.split()[0])"
         for v in TF_CPP_MIN_LOG_LEVEL TF_USE_LEGACY_KERAS DVC_NO_ANALYTICS HF_HUB_OFFLINE HF_DATASETS_OFFLINE MPLCONFIGDIR HF_HOME; do
@@ -196,61 +211,34 @@ EOF
 }
 
 # --- 6. tests ---------------------------------------------------------------------
-tests() {
-    local c
-    new_container; c=$NEWC
-    in_image --volume "$SST2_DIR:/data/sst2:ro" --env SST2_DIR=/data/sst2 --workingdir /work "$c" -- \
-        python -m pytest -p no:cacheprovider
-}
-
-# --- 7./8. the compose `pipeline` service, emulated ---------------------------------
-WS="" CACHE="" REPRO_C=""
 prepare_workspace() {
     # The mounted workspace: a clone of this checkout with its working-tree files on top
-    # (tracked and untracked, not ignored), owned by the image user as on a Linux laptop.
-    WS=$WORK/workspace CACHE=$WORK/dvc-cache-volume
+    # (tracked and untracked, not ignored), owned by the image's user as on a Linux laptop.
+    WS=$WORK/workspace
     git clone --quiet --no-hardlinks "$REPO" "$WS"
     git -C "$REPO" ls-files -z --cached --others --exclude-standard |
         tar -C "$REPO" --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$WS" -xf -
     rm -f "$WS/dvc.lock"
-    # A new named volume starts as a copy of the image's /cache: owned by the user, mode 1777.
-    install -d -o "$APP_UID" -g "$APP_UID" -m 1777 "$CACHE"
     chown -R "$APP_UID:$APP_UID" "$WS"
-    new_container; REPRO_C=$NEWC
+    compose down -v >/dev/null 2>&1 || true  # leftovers of an interrupted check
 }
 
-pipeline() {  # pipeline LOG COMMAND...: the compose service's mounts and environment
-    local logfile=$1; shift
-    in_image --volume "$WS:/work" --volume "$CACHE:/cache" --volume "$SST2_DIR:/data/sst2:ro" \
-        --env SST2_DIR=/data/sst2 --workingdir /work "$REPRO_C" -- "$@" 2>&1 | tee "$logfile"
+tests() {
+    prepare_workspace
+    # A service outside the active profiles is skipped with a mere warning: check pytest ran.
+    compose --profile test run --rm -T test 2>&1 | tee "$WORK/tests.log"
+    grep -qE '^=+ .*[0-9]+ passed' "$WORK/tests.log" || die "no pytest summary: did the test service run?"
 }
 
-image_cmd() { podman image inspect --format '{{range .Config.Cmd}}{{.}}{{"\n"}}{{end}}' "$IMAGE"; }
-
-compose_cmd() {  # compose_cmd SERVICE: its command in docker-compose.yml, one argument a line
-    "$TOOLS_PY" - "$1" <<'EOF'
-import sys
-from ruamel.yaml import YAML
-
-service = YAML(typ="safe").load(open("docker-compose.yml"))["services"][sys.argv[1]]
-command = service["command"]
-assert isinstance(command, list), f"{sys.argv[1]}: command is not a list: {command!r}"
-print("\n".join(command))
-EOF
-}
-
+# --- 7./8. pipeline ---------------------------------------------------------------
 stages_run() { { grep -oE "Running stage '[^']+'" "$1" || true; } | sed -E "s/Running stage '(.*)'/\1/" | sort -u | tr '\n' ' '; }
 
 repro() {
-    local cmd=()
-    mapfile -t cmd < <(compose_cmd pipeline)
-    ((${#cmd[@]})) || die "no command for the pipeline service"
-    prepare_workspace
-    pipeline "$WORK/tiny.log" python container/tiny_params.py params.yaml
-    pipeline "$WORK/stages.log" dvc stage list --name-only >/dev/null
-    local expected; expected=$(sort -u "$WORK/stages.log" | tr '\n' ' ')
-    log "the pipeline service's command: ${cmd[*]}; stages: $expected"
-    pipeline "$WORK/repro1.log" "${cmd[@]}"
+    compose run --rm -T --no-deps pipeline python container/tiny_params.py params.yaml
+    compose run --rm -T --no-deps pipeline dvc stage list --name-only >"$WORK/stages.log"
+    local expected; expected=$(awk '{ print $1 }' "$WORK/stages.log" | grep -v '^$' | sort -u | tr '\n' ' ')
+    log "stages: $expected"
+    compose run --rm -T pipeline 2>&1 | tee "$WORK/repro1.log"
     local ran; ran=$(stages_run "$WORK/repro1.log")
     [[ $ran == "$expected" ]] || die "stages run: '$ran', expected '$expected'"
     local f
@@ -258,64 +246,54 @@ repro() {
         [[ -s $WS/$f ]] || die "missing output: $f"
     done
     [[ ! -e $WS/.dvc/cache ]] || die "DVC cached into the workspace, not into /cache"
-    local n; n=$(find "$CACHE/dvc" -type f | wc -l)
-    ((n > 0)) || die "nothing in the cache volume"
+    local volume n; volume=$(podman volume inspect --format '{{.Mountpoint}}' "${PROJECT}_dvc-cache")
+    n=$(find "$volume/dvc" -type f | wc -l)
+    ((n > 0)) || die "nothing in the dvc-cache volume"
     local foreign; foreign=$(find "$WS" ! -uid "$APP_UID" | head -n 3)
     [[ -z $foreign ]] || die "files not owned by $APP_UID in the workspace: $foreign"
-    log "every stage ran; outputs in the workspace, owned by $APP_UID; $n files in the cache volume ($(du -sh "$CACHE" | cut -f1))"
+    log "every stage ran; outputs in the workspace, owned by $APP_UID; $n files in the volume ${PROJECT}_dvc-cache ($(du -sh "$volume" | cut -f1))"
 }
 
 rerun() {
-    local cmd=()
-    mapfile -t cmd < <(image_cmd)
-    log "the image's CMD: ${cmd[*]}"
-    pipeline "$WORK/repro2.log" "${cmd[@]}"
+    log "the image's CMD, as \`docker run\` would: $(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE")"
+    podman run --rm -v "$WS:/work" -v "${PROJECT}_dvc-cache:/cache" -v "$SST2_DIR:/data/sst2:ro" \
+        -e SST2_DIR=/data/sst2 "$IMAGE" 2>&1 | tee "$WORK/repro2.log"
     local ran; ran=$(stages_run "$WORK/repro2.log")
     [[ $ran == "" || $ran == "source " ]] || die "second run reran: $ran"
     log "second run: only '${ran% }' ran (always_changed); everything else up to date"
 }
 
+# --- 9. report --------------------------------------------------------------------
 report() {
-    # buildah run shares the host's network: the port becomes a free one, the bind address
-    # loopback (in compose, the container has its own network and 8000 is published).
-    local cmd=() port i pid rc=0
-    mapfile -t cmd < <(compose_cmd report)
-    port=$("$TOOLS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    for i in "${!cmd[@]}"; do
-        [[ ${cmd[$i]} == 8000 ]] && cmd[i]=$port
-        [[ ${cmd[$i]} == 0.0.0.0 ]] && cmd[i]=127.0.0.1
-    done
-    log "the report service's command: ${cmd[*]} (stops itself after 20 s)"
-    new_container
-    in_image --volume "$WS/reports:/work/reports:ro" "$NEWC" -- timeout 20 "${cmd[@]}" &
-    pid=$!
-    "$TOOLS_PY" - "$port" "$WORK/served.html" <<'EOF' || rc=$?
+    local port
+    port=$("$TOOLS/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    REPORT_PORT=$port compose up -d --no-deps report
+    "$TOOLS/python" - "$port" "$WORK/served.html" <<'EOF' || { compose logs report || true; die "nothing served"; }
 import sys, time, urllib.request
 
 url = f"http://127.0.0.1:{sys.argv[1]}/report.html"
-for _ in range(60):
+for _ in range(120):
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             open(sys.argv[2], "wb").write(response.read())
         print(f"GET {url}: {response.status}")
         break
     except OSError:
-        time.sleep(0.25)
+        time.sleep(0.5)
 else:
     sys.exit(f"nothing served at {url}")
 EOF
-    wait "$pid" || true  # timeout's 124
-    ((rc == 0)) || die "the report service served nothing"
+    compose stop report >/dev/null 2>&1 || true
     cmp "$WORK/served.html" "$WS/reports/report.html" || die "served report.html differs from the workspace's"
-    log "report.html served ($(wc -c <"$WORK/served.html") bytes), identical to the workspace's"
+    log "report.html served on 127.0.0.1:$port ($(wc -c <"$WORK/served.html") bytes), identical to the workspace's"
 }
 
-step "tools (podman, buildah, debootstrap)" tools
+step "tools (podman, runc, debootstrap)" tools
 step "lint (compose schema, hadolint)" lint
 step "base image ($BASE_IMAGE)" base
 step "build ($IMAGE$([[ $NO_CACHE == 1 ]] && echo ', no layer cache'))" build
-step "image facts (user, CPU-only, env, context)" facts
-step "test suite in the image (pytest)" tests
-step "pipeline service: tiny-params dvc repro" repro
-step "pipeline service: image CMD again (nothing to rerun)" rerun
-step "report service: serves report.html" report
+step "podman run: image facts (user, CPU-only, env, context)" runtime
+step "compose run test: the test suite" tests
+step "compose run pipeline: tiny-params dvc repro" repro
+step "podman run IMAGE: its CMD again, nothing to rerun" rerun
+step "compose up report: report.html on 127.0.0.1" report

@@ -2,7 +2,8 @@
 #   make container-lint    docker-compose.yml against the Compose spec schema; hadolint on the Dockerfile
 #   make container-check   build the Dockerfile with podman on a local base image, then run the
 #                          test suite and a tiny-params `dvc repro` inside the built image
-# The linters get a small venv of their own, so neither target needs the TensorFlow venv.
+# The tools (requirements-container.txt) get a small venv of their own: neither target needs
+# the TensorFlow venv.
 
 CONTAINER_TOOLS ?= $(VENV)/container-tools
 CONTAINER_TOOLS_DONE := $(CONTAINER_TOOLS)/.setup-done

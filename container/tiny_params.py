@@ -17,7 +17,14 @@ FALLBACK = {
     "data": {"train_size": 96},
     "model": {"max_length": 64},
     "train": {"epochs": 1, "bucket_lengths": [16, 32, 64]},
-    "prune": {"epochs": 1, "sparsity": 0.5, "frequency": 1},
+    "prune": {
+        "epochs": 1,
+        "sparsity": 0.5,
+        "frequency": 1,
+        "calibration_size": 16,
+        "structured": {"importance_sentences": 16},
+    },
+    "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
     "evaluate": {"latency_sentences": 8, "warmup_runs": 2, "repeats": 1},
 }
 
