@@ -62,7 +62,7 @@ def dvc(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([\w-]+)'", output))
+    return set(re.findall(r"Running stage '([\w@-]+)'", output))
 
 
 @pytest.fixture(scope="module")
