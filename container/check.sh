@@ -59,11 +59,11 @@ CURRENT="" STEP_T0="" T_START=$(now)
 summary() {
     local i
     printf '\n==== container-check summary\n'
-    printf '  %-58s %8s  %s\n' step seconds result
+    printf '  %-72s %8s  %s\n' step seconds result
     for i in "${!STEP_NAMES[@]}"; do
-        printf '  %-58s %8s  %s\n' "${STEP_NAMES[$i]}" "${STEP_SECS[$i]}" "${STEP_RESULTS[$i]}"
+        printf '  %-72s %8s  %s\n' "${STEP_NAMES[$i]}" "${STEP_SECS[$i]}" "${STEP_RESULTS[$i]}"
     done
-    printf '  %-58s %8s\n' total "$(secs "$T_START" "$(now)")"
+    printf '  %-72s %8s\n' total "$(secs "$T_START" "$(now)")"
     if [[ -s $WORK/build-steps.txt ]]; then
         printf '\n  Dockerfile steps (podman build, seconds; "cached": layer cache hit; the last one includes writing the image):\n'
         sed 's/^/    /' "$WORK/build-steps.txt"
