@@ -14,8 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from jinja2 import Environment, PackageLoader, StrictUndefined  # noqa: E402
 
-# Within this band a latency ratio is run-to-run noise on a shared 2-core machine, not a change.
-NOISE_BAND = 0.05
+# Within this band a latency ratio is run-to-run noise, not a change: repeated measurements of the
+# same SavedModel on the 2-core development machine moved its median latency by 10% and more.
+NOISE_BAND = 0.10
 
 
 def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float, flops_ratio: float = 1.0,
