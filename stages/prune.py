@@ -54,8 +54,6 @@ def main():
         teacher = load_checkpoint(BASELINE)[0] if config.distill_alpha else None
         step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, pruner, teacher=teacher,
                                           label="prune")
-    elif pruner is not None:
-        pruner.update(0)
     if pruner is not None:
         if abs(pruner.sparsity() - spec.sparsity) > 1e-3:
             raise RuntimeError(f"pruning reached {pruner.sparsity():.4f}, not the target {spec.sparsity}")
