@@ -25,7 +25,7 @@ FALLBACK = {
         "structured": {"importance_sentences": 16},
     },
     "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
-    "evaluate": {"latency_sentences": 8, "warmup_runs": 2, "repeats": 1},
+    "evaluate": {"latency_sentences": 8, "warmup_passes": 1, "repeats": 1},
 }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from prunelab import stage
 from prunelab.batching import check_buckets, encode_prepared, steps_per_epoch
 from prunelab.export import export_saved_model
-from prunelab.files import load_params, write_csv, write_json
+from prunelab.files import load_params, with_overrides, write_csv, write_json
 from prunelab.modeling import load_checkpoint
 from prunelab.pruning.methods import PruneSpec, calibration_sample, prepare_pruner
 from prunelab.structured import prune_structured
@@ -22,9 +22,11 @@ def main():
     params = load_params()
     prune = params["prune"]
     max_length = params["model"]["max_length"]
+    structured = prune["method"] == "structured"
+    if structured:
+        prune = with_overrides(prune, prune["structured"].get("recovery"), "prune.structured.recovery")
     config = TrainConfig.from_params(prune, params["seed"],
                                      check_buckets(params["train"]["bucket_lengths"], max_length))
-    structured = prune["method"] == "structured"
     spec = None if structured else PruneSpec.from_params(prune)
 
     model, tokenizer = load_checkpoint(BASELINE)
@@ -36,7 +38,8 @@ def main():
         model, _, report = prune_structured(model, sample, float(settings["flops_target"]),
                                             seq_len=settings["reference_length"], score=settings["score"],
                                             max_sentences=None,
-                                            allow_layer_removal=settings["allow_layer_removal"])
+                                            allow_layer_removal=settings["allow_layer_removal"],
+                                            min_fraction=settings["min_fraction"])
         pruner = None
         summary["structured"] = report | {"dense_heads": model.config.num_attention_heads,
                                           "dense_ffn_width": model.config.intermediate_size}
@@ -51,7 +54,7 @@ def main():
 
     step_rows, epoch_rows = [], []
     if config.epochs > 0:
-        teacher = load_checkpoint(BASELINE)[0] if config.distill_alpha else None
+        teacher = load_checkpoint(BASELINE)[0] if config.uses_teacher else None
         step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, pruner, teacher=teacher,
                                           label="prune")
     if pruner is not None:

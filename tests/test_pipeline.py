@@ -24,7 +24,7 @@ TINY = {
     "prune": {"epochs": 1, "sparsity": 0.5, "frequency": 1, "calibration_size": 16,
               "structured": {"importance_sentences": 16}},
     "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
-    "evaluate": {"latency_sentences": 8, "warmup_runs": 2, "repeats": 1},
+    "evaluate": {"latency_sentences": 8, "warmup_passes": 1, "repeats": 1},
 }
 ALL_STAGES = {"source", "prepare", "base_model", "train", "prune", "evaluate", "report", "sweep@magnitude",
               "sweep@wanda", "sweep@sparsegpt", "sweep_structured"}
@@ -90,9 +90,11 @@ def test_repro_writes_every_output(workspace, first_run):
     for method in ("magnitude", "wanda", "sparsegpt"):
         (point,) = json.loads((workspace / f"metrics/sweep/{method}.json").read_text())
         assert point["achieved_sparsity"] == pytest.approx(0.5, abs=1e-3)
-    (structured,) = json.loads((workspace / "metrics/sweep/structured.json").read_text())
-    assert 0.45 < structured["flops_fraction"] <= 0.5
-    assert structured["parameters"] < evaluation["baseline"]["sparsity"]["parameters"]
+    one_shot, main = json.loads((workspace / "metrics/sweep/structured.json").read_text())
+    assert not one_shot["recovery"] and main["recovery"] and main["main"] and len(main["epochs"]) == 1
+    for structured in (one_shot, main):
+        assert 0.45 < structured["flops_fraction"] <= 0.5
+        assert structured["parameters"] < evaluation["baseline"]["sparsity"]["parameters"]
 
     lock = yaml.safe_load((workspace / "dvc.lock").read_text())
     assert lock["stages"]["prepare"]["outs"][0]["md5"]  # the versioned subset
@@ -100,6 +102,7 @@ def test_repro_writes_every_output(workspace, first_run):
 
 def test_report_states_the_measured_figures(workspace, first_run):
     evaluation = json.loads((workspace / "metrics/evaluation.json").read_text())
+    main = json.loads((workspace / "metrics/sweep/structured.json").read_text())[-1]
     markdown = (workspace / "reports/report.md").read_text()
     html = (workspace / "reports/report.html").read_text()
     for text in (markdown, html):
@@ -108,8 +111,9 @@ def test_report_states_the_measured_figures(workspace, first_run):
         assert f"{evaluation['pruned']['sparsity']['targeted_sparsity']:.2%}" in text
         assert evaluation["pruned"]["sha256"] in text
         assert "dense float32 kernels" in text
+        assert f"{main['accuracy']:.4f}" in text and f"{main['parameters']:,}" in text
     # Self-contained: every figure inlined, nothing fetched.
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6
     assert not re.search(r"(src|href)=\"(http|//)", html)
     for figure in re.findall(r"\]\((figures/[\w.]+)\)", markdown):
         assert (workspace / "reports" / figure).is_file()

@@ -26,7 +26,7 @@ from prunelab.structured import (
     unit_flops,
     unit_importance,
 )
-from prunelab.training import TrainConfig, fine_tune, predict_in_memory
+from prunelab.training import TrainConfig, encoder_layer_ids, fine_tune, predict_in_memory
 
 LAYERS, HEADS, FFN = 3, 4, 32
 
@@ -82,6 +82,21 @@ def test_pruned_model_matches_masked_full_model(data, seed):
     np.testing.assert_allclose(logits(pruned, data), logits(model, data), atol=1e-5)
 
 
+def test_hidden_states_match_the_masked_model(data):
+    """Layer-wise distillation compares layer i of the pruned model with layer i of the dense one."""
+    model = four_head_bert()
+    plan = random_plan(model.config, np.random.default_rng(4), head_keep=None, neuron_keep=0.4)
+    pruned = build_pruned(model, plan)
+    mask_model(model, plan)
+    ids, mask = (tf.constant(x) for x in padded_batches(data, 8)[0])
+    ours = pruned(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+    theirs = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+    assert len(ours) == len(theirs) == LAYERS + 1
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+    assert pruned(input_ids=ids, attention_mask=mask).hidden_states is None
+
+
 def test_layers_without_heads_or_neurons_match_the_masked_model(data):
     """A layer may lose every head (attention adds only its bias) or every neuron, and still match."""
     model = four_head_bert()
@@ -108,6 +123,7 @@ def test_dropped_layer_matches_a_shallower_model(data):
         name = canonical_name(variable.name).replace("layer_._1/", "layer_._2/")
         variable.assign(source[name])
     np.testing.assert_allclose(logits(pruned, data), logits(shallow, data), atol=1e-5)
+    assert encoder_layer_ids(pruned) == [0, 2]  # what layer-wise distillation pairs its states with
 
 
 def test_a_plan_cannot_drop_a_layer_that_keeps_units():
@@ -198,6 +214,20 @@ def test_impossible_target_is_refused(importance, config):
         select_plan(importance, config, 0.05)
 
 
+def test_every_layer_keeps_its_minimum_share(config):
+    """Scores that favour one layer would strip the others; the floor keeps a quarter of each."""
+    heads, neurons = np.full((LAYERS, HEADS), 1e-3), np.full((LAYERS, FFN), 1e-4)
+    heads[0], neurons[0] = 1.0, 1.0
+    unfloored, _ = select_plan(Importance(heads, neurons, 0, "fisher"), config, 0.5)
+    assert min(unfloored.ffn_widths()) < FFN // 4
+    plan, report = select_plan(Importance(heads, neurons, 0, "fisher"), config, 0.5, min_fraction=0.25)
+    assert min(plan.heads_per_layer()) >= HEADS // 4 and min(plan.ffn_widths()) >= FFN // 4
+    assert plan.heads_per_layer()[0] == HEADS and plan.ffn_widths()[0] == FFN  # the rest still goes to layer 0
+    assert report["flops_fraction"] <= 0.5
+    with pytest.raises(ParamsError, match="min_fraction"):
+        select_plan(Importance(heads, neurons, 0, "fisher"), config, 0.5, min_fraction=0.6)
+
+
 def test_kernels_shrink_and_names_classify(importance):
     model = four_head_bert()
     plan, _ = select_plan(importance, model.config, 0.5)
@@ -235,7 +265,7 @@ def test_fine_tune_save_load_and_export(importance, data, tmp_path):
     pruned = build_pruned(teacher, plan)
     before = [v.numpy().copy() for v in pruned.trainable_variables]
     config = TrainConfig(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.01,
-                         bucket_lengths=[10, 20, 40], seed=0, distill_alpha=0.5)
+                         bucket_lengths=[10, 20, 40], seed=0, distill_alpha=0.5, distill_hidden_weight=1.0)
     steps, epochs = fine_tune(pruned, data, data, config, teacher=teacher, label="test")
     assert epochs and np.isfinite(epochs[0]["train_loss"])
     assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, pruned.trainable_variables))

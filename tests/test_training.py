@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
-from prunelab.training import TrainConfig, accuracy_in_memory, fine_tune
+from prunelab.batching import Encoded, padded_batches
+from prunelab.training import TrainConfig, accuracy_in_memory, fine_tune, hidden_state_error, predict_in_memory
 
 
 def config(**overrides):
@@ -37,13 +39,37 @@ def test_distillation_pulls_the_student_towards_the_teacher():
         student = tiny_model("bert", seed=0)
         fine_tune(student, train, train, config(epochs=3, distill_alpha=alpha, distill_temperature=1.0),
                   teacher=teacher, label="test")
-        from prunelab.training import predict_in_memory
-
         return np.abs(predict_in_memory(student, train, 32) - predict_in_memory(teacher, train, 32)).mean()
 
     assert gap(1.0) < gap(0.0)
 
 
-def test_distillation_without_a_teacher_is_refused():
+def test_hidden_state_distillation_pulls_every_layer_towards_the_teacher():
+    train = random_encoded(64, seed=0)
+    teacher = tiny_model("bert", seed=5)
+    ids, mask = (tf.constant(x) for x in padded_batches(train, 64)[0])
+
+    def layer_errors(hidden_weight):
+        student = tiny_model("bert", seed=0)
+        fine_tune(student, train, train, config(epochs=3, distill_alpha=0.5, distill_hidden_weight=hidden_weight),
+                  teacher=teacher, label="test")
+        ours = student(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        theirs = teacher(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        return np.array([float(hidden_state_error([(a, b)], mask)) for a, b in zip(ours[1:], theirs[1:])])
+
+    assert np.all(layer_errors(10.0) < layer_errors(0.0))
+
+
+@pytest.mark.parametrize("setting", [{"distill_alpha": 0.5}, {"distill_hidden_weight": 1.0}])
+def test_distillation_without_a_teacher_is_refused(setting):
     with pytest.raises(ValueError, match="teacher"):
-        fine_tune(tiny_model("bert"), random_encoded(8), random_encoded(8), config(distill_alpha=0.5))
+        fine_tune(tiny_model("bert"), random_encoded(8), random_encoded(8), config(**setting))
+
+
+def test_predictions_come_back_in_the_data_order():
+    """Batches are formed shortest first; the logits must still line up with the sentences."""
+    model, data = tiny_model("bert", seed=0), random_encoded(20, seed=4)
+    assert len(set(data.lengths)) > 3
+    one_by_one = [predict_in_memory(model, Encoded([ids], data.labels[i : i + 1], data.pad_id), 1)[0]
+                  for i, ids in enumerate(data.token_ids)]
+    np.testing.assert_allclose(predict_in_memory(model, data, 8), np.array(one_by_one), atol=1e-5)

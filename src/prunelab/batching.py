@@ -110,6 +110,12 @@ def padded_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.
     return batches
 
 
+def by_length(data: Encoded) -> Encoded:
+    """The sentences shortest first: fixed-size batches of them carry little padding."""
+    order = np.argsort(data.lengths, kind="stable")
+    return Encoded([data.token_ids[i] for i in order], data.labels[order], data.pad_id)
+
+
 def encode_prepared(tokenizer, folder, max_length: int) -> dict[str, Encoded]:
     """The prepared parquet splits, tokenized."""
     from pathlib import Path

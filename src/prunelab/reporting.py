@@ -92,6 +92,37 @@ def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
     ]
 
 
+def structured_rows(baseline: dict, point: dict, batch_size: int) -> list[dict]:
+    """The dense baseline against the fine-tuned structured model (a sweep point measured from disk)."""
+    b32 = f"latency_batch{batch_size}"
+
+    def row(measure, b, p, change):
+        return {"measure": measure, "baseline": b, "pruned": p, "change": change}
+
+    return [
+        row("Validation accuracy", f"{baseline['accuracy']:.4f}", f"{point['accuracy']:.4f}",
+            f"{(point['accuracy'] - baseline['accuracy']) * 100:+.2f} points"),
+        row("Validation F1", f"{baseline['f1']:.4f}", f"{point['f1']:.4f}",
+            f"{(point['f1'] - baseline['f1']) * 100:+.2f} points"),
+        row(f"Encoder GFLOPs a sentence ({baseline['flops_length']:.0f} tokens)", f"{baseline['encoder_gflops']:.3f}",
+            f"{point['encoder_gflops']:.3f}", f"{point['encoder_gflops'] / baseline['encoder_gflops']:.2f}×"),
+        row("Parameters", f"{baseline['sparsity']['parameters']:,}", f"{point['parameters']:,}",
+            f"{point['parameters'] / baseline['sparsity']['parameters']:.2f}×"),
+        row("Latency, batch 1 (median)", f"{baseline['latency_batch1']['median_ms']:.2f} ms",
+            f"{point['latency_batch1_ms']:.2f} ms",
+            f"{baseline['latency_batch1']['median_ms'] / point['latency_batch1_ms']:.2f}× speed-up"),
+        row(f"Latency, batch {batch_size} (median)", f"{baseline[b32]['median_ms']:.1f} ms",
+            f"{point[f'{b32}_ms']:.1f} ms", f"{baseline[b32]['median_ms'] / point[f'{b32}_ms']:.2f}× speed-up"),
+        row("Throughput (validation set)", f"{baseline['throughput_sentences_per_s']:.0f} sentences/s",
+            f"{point['throughput_sentences_per_s']:.0f} sentences/s",
+            f"{point['throughput_sentences_per_s'] / baseline['throughput_sentences_per_s']:.2f}×"),
+        row("SavedModel size on disk", f"{baseline['size']['bytes'] / 1e6:.1f} MB",
+            f"{point['size_bytes'] / 1e6:.1f} MB", f"{point['size_bytes'] / baseline['size']['bytes']:.2f}×"),
+        row("Other processes' CPU use while measured", f"{baseline['other_processes_cpu_cores']:.2f} cores",
+            f"{point['other_processes_cpu_cores']:.2f} cores", ""),
+    ]
+
+
 def sweep_rows(unstructured: dict[str, list[dict]], structured: list[dict], baseline: dict, batch_size: int):
     """Every sweep point, formatted; unstructured latencies are the baseline's (same graph)."""
 
@@ -102,8 +133,9 @@ def sweep_rows(unstructured: dict[str, list[dict]], structured: list[dict], base
 
     rows = [row(method, f"{p['sparsity']:.0%} sparsity", p, "= baseline", "= baseline", "= baseline")
             for method, points in unstructured.items() for p in points]
-    rows += [row("structured", f"{p['flops_fraction']:.1%} of encoder FLOPs", p, f"{p['latency_batch1_ms']:.2f} ms",
-                 f"{p[f'latency_batch{batch_size}_ms']:.1f} ms", f"{p['parameters']:,}") for p in structured]
+    rows += [row("structured", f"{p['flops_fraction']:.1%} of encoder FLOPs{' (main)' if p['main'] else ''}", p,
+                 f"{p['latency_batch1_ms']:.2f} ms", f"{p[f'latency_batch{batch_size}_ms']:.1f} ms",
+                 f"{p['parameters']:,}") for p in structured]
     return rows
 
 
@@ -147,7 +179,7 @@ def sparsity_figure(per_kernel: dict, target: float, folder: Path) -> Path:
     return _save(fig, folder, "sparsity_per_kernel")
 
 
-def units_figure(structured: dict, folder: Path) -> Path:
+def units_figure(structured: dict, folder: Path, name: str = "units_per_layer") -> Path:
     """Heads and FFN neurons each encoder layer kept (structured pruning)."""
     layers = range(len(structured["heads_per_layer"]))
     fig, (heads_ax, ffn_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -158,7 +190,7 @@ def units_figure(structured: dict, folder: Path) -> Path:
     ffn_ax.axhline(structured["dense_ffn_width"], color="k", linestyle="--", linewidth=1, label="dense")
     ffn_ax.set(xlabel="encoder layer", ylabel="FFN neurons kept", title="FFN width per layer")
     heads_ax.legend()
-    return _save(fig, folder, "units_per_layer")
+    return _save(fig, folder, name)
 
 
 def _short_kernel(name: str) -> str:
@@ -214,12 +246,16 @@ def pareto_figure(evaluation: dict, unstructured: dict[str, list[dict]], structu
             # Same graph as the baseline, so the baseline's measured latency.
             ax.scatter([base[key]["median_ms"]] * len(points), [p["accuracy"] for p in points], marker="o",
                        facecolors="none", edgecolors=f"C{index}", label=f"{method} (one-shot; dense latency)")
-        if structured:
-            ax.plot([p[f"{key}_ms"] for p in structured], [p["accuracy"] for p in structured], marker="D",
-                    color="C4", label="structured (measured)")
-            for p in structured:
-                ax.annotate(f"{p['flops_fraction']:.0%} FLOPs", (p[f"{key}_ms"], p["accuracy"]), fontsize=7,
-                            textcoords="offset points", xytext=(4, 4))
+        curve = [p for p in structured if not p["main"]]
+        if curve:
+            ax.plot([p[f"{key}_ms"] for p in curve], [p["accuracy"] for p in curve], marker="D", color="C4",
+                    label=f"structured{'' if curve[0]['recovery'] else ', no fine-tuning'} (measured)")
+        for p in structured:
+            if p["main"]:
+                ax.scatter([p[f"{key}_ms"]], [p["accuracy"]], marker="*", s=180, color="C4", zorder=5,
+                           label="structured, fine-tuned (measured)")
+            ax.annotate(f"{p['flops_fraction']:.0%} FLOPs", (p[f"{key}_ms"], p["accuracy"]), fontsize=7,
+                        textcoords="offset points", xytext=(4, 4))
         ax.set(xlabel=f"median latency, batch {key.removeprefix('latency_batch')} (ms)",
                ylabel="validation accuracy")
     axes[0].set_title("Accuracy against latency, batch 1")

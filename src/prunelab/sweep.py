@@ -61,32 +61,44 @@ def sweep_unstructured(model, method: str, scope: str, sparsities, targets, data
 
 
 def sweep_structured(model, flops_targets, importance_data: Encoded, settings: dict, data: dict[str, Encoded],
-                     measure_settings: dict, recovery: TrainConfig | None, teacher=None) -> list[dict]:
+                     measure_settings: dict, recovery: TrainConfig | None, teacher=None,
+                     main_recovery: TrainConfig | None = None) -> list[dict]:
+    """Structured points at every FLOPs target (fine-tuned only with ``recovery``), plus, with
+    ``main_recovery``, the configured target (``settings["flops_target"]``) fine-tuned like the main run."""
     importance = unit_importance(model, importance_data, score=settings["score"],
                                  max_sentences=settings["importance_sentences"])
+    runs = [(float(target), recovery, False) for target in flops_targets]
+    if main_recovery is not None:
+        runs.append((float(settings["flops_target"]), main_recovery, True))
     points = []
-    for target in flops_targets:
+    for target, fine_tuning, main in runs:
         started = time.perf_counter()
-        plan, report = select_plan(importance, model.config, float(target), seq_len=settings["reference_length"],
-                                   allow_layer_removal=settings["allow_layer_removal"])
+        plan, report = select_plan(importance, model.config, target, seq_len=settings["reference_length"],
+                                   allow_layer_removal=settings["allow_layer_removal"],
+                                   min_fraction=settings["min_fraction"])
         smaller = build_pruned(model, plan)
-        if recovery is not None:
-            fine_tune(smaller, data["train"], data["validation"], recovery, teacher=teacher,
-                      label=f"sweep structured {target}")
+        epochs = []
+        if fine_tuning is not None:
+            _, epochs = fine_tune(smaller, data["train"], data["validation"], fine_tuning, teacher=teacher,
+                                  label=f"sweep structured {target}")
         with tempfile.TemporaryDirectory() as folder:
             export_saved_model(smaller, Path(folder) / "model")
             measured = measure_saved_model(Path(folder) / "model", data["validation"], [], measure_settings)
+        batched = f"latency_batch{measure_settings['batch_size']}"
         points.append({
-            "method": "structured", "flops_target": float(target), "flops_fraction": report["flops_fraction"],
+            "method": "structured", "flops_target": target, "flops_fraction": report["flops_fraction"],
             "heads_per_layer": report["heads_per_layer"], "ffn_widths": report["ffn_widths"],
+            "dense_heads": model.config.num_attention_heads, "dense_ffn_width": model.config.intermediate_size,
             "accuracy": measured["accuracy"], "f1": measured["f1"],
             "parameters": measured["sparsity"]["parameters"],
             "latency_batch1_ms": measured["latency_batch1"]["median_ms"],
-            f"latency_batch{measure_settings['batch_size']}_ms":
-                measured[f"latency_batch{measure_settings['batch_size']}"]["median_ms"],
-            "encoder_gflops": measured["encoder_gflops"],
-            "recovery": recovery is not None, "seconds": round(time.perf_counter() - started, 1),
+            f"{batched}_ms": measured[batched]["median_ms"],
+            "throughput_sentences_per_s": measured["throughput_sentences_per_s"],
+            "encoder_gflops": measured["encoder_gflops"], "size_bytes": measured["size"]["bytes"],
+            "other_processes_cpu_cores": measured["other_processes_cpu_cores"],
+            "recovery": fine_tuning is not None, "main": main, "epochs": epochs,
+            "seconds": round(time.perf_counter() - started, 1),
         })
-        print(f"[sweep] structured at {target:.0%} FLOPs: accuracy {points[-1]['accuracy']:.4f}, "
-              f"batch-1 {points[-1]['latency_batch1_ms']:.2f} ms", flush=True)
+        print(f"[sweep] structured at {target:.0%} FLOPs{' (main, fine-tuned)' if main else ''}: "
+              f"accuracy {points[-1]['accuracy']:.4f}, batch-1 {points[-1]['latency_batch1_ms']:.2f} ms", flush=True)
     return points

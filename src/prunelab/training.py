@@ -6,7 +6,10 @@ so a pruned weight stays exactly zero whatever the optimizer does. A teacher,
 when given, is distilled into the model (Hinton et al. 2015): the loss mixes the
 labels' cross-entropy with the KL divergence to the teacher's softened
 predictions, which keeps a pruned model close to the dense one it came from
-instead of drifting further into 5000 training sentences.
+instead of drifting further into 5000 training sentences. Optionally it also
+matches the teacher layer by layer (the mean squared error between each encoder
+layer's output token states, as in CoFi, Xia et al. 2022): a structurally pruned
+model keeps the hidden size and the layers, so layer i learns from layer i.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from transformers import create_optimizer
 
-from prunelab.batching import Encoded, bucketed_dataset, padded_batches, steps_per_epoch
+from prunelab.batching import Encoded, bucketed_dataset, by_length, padded_batches, steps_per_epoch
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,13 @@ class TrainConfig:
     bucket_lengths: list[int]
     seed: int
     log_every: int = 20
-    distill_alpha: float = 0.0  # weight of the teacher's term; 0 trains on labels alone
+    distill_alpha: float = 0.0  # weight of the teacher's predictions; 0 trains on labels alone
     distill_temperature: float = 2.0
+    distill_hidden_weight: float = 0.0  # weight of the layer-by-layer hidden-state term
+
+    @property
+    def uses_teacher(self) -> bool:
+        return bool(self.distill_alpha or self.distill_hidden_weight)
 
     @classmethod
     def from_params(cls, section: dict, seed: int, bucket_lengths: list[int]) -> TrainConfig:
@@ -41,13 +49,14 @@ class TrainConfig:
                    learning_rate=float(section["learning_rate"]), warmup_ratio=float(section["warmup_ratio"]),
                    weight_decay=float(section["weight_decay"]), bucket_lengths=bucket_lengths, seed=seed,
                    distill_alpha=float(distill.get("alpha", 0.0)),
-                   distill_temperature=float(distill.get("temperature", 2.0)))
+                   distill_temperature=float(distill.get("temperature", 2.0)),
+                   distill_hidden_weight=float(distill.get("hidden_weight", 0.0)))
 
 
 def fine_tune(model, train: Encoded, validation: Encoded, config: TrainConfig, pruner=None, teacher=None,
               label="train"):
     """Train ``model`` in place; returns (per-step log rows, per-epoch rows)."""
-    if config.distill_alpha and teacher is None:
+    if config.uses_teacher and teacher is None:
         raise ValueError("distillation needs a teacher model")
     tf.keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(train, config.bucket_lengths, config.batch_size)
@@ -58,7 +67,7 @@ def fine_tune(model, train: Encoded, validation: Encoded, config: TrainConfig, p
         num_warmup_steps=int(config.warmup_ratio * total_steps),
         weight_decay_rate=config.weight_decay,
     )
-    train_step = _make_train_step(model, optimizer, pruner, teacher if config.distill_alpha else None, config)
+    train_step = _make_train_step(model, optimizer, pruner, teacher if config.uses_teacher else None, config)
     dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
 
     step_rows, epoch_rows = [], []
@@ -100,17 +109,24 @@ def fine_tune(model, train: Encoded, validation: Encoded, config: TrainConfig, p
 def _make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
     cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     kl_divergence = tf.keras.losses.KLDivergence()
-    alpha, temperature = config.distill_alpha, config.distill_temperature
+    alpha, temperature, hidden_weight = config.distill_alpha, config.distill_temperature, config.distill_hidden_weight
+    layers = encoder_layer_ids(model)
 
-    def loss_fn(labels, logits, input_ids, attention_mask):
-        loss = cross_entropy(labels, logits)
+    def loss_fn(labels, output, input_ids, attention_mask):
+        loss = cross_entropy(labels, output.logits)
         if teacher is None:
             return loss
-        soft_targets = tf.nn.softmax(
-            teacher(input_ids=input_ids, attention_mask=attention_mask, training=False).logits / temperature)
+        taught = teacher(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=bool(hidden_weight),
+                         training=False)
+        soft_targets = tf.nn.softmax(taught.logits / temperature)
         # T² keeps the soft term's gradients on the scale of the hard one (Hinton et al.).
-        soft = kl_divergence(soft_targets, tf.nn.softmax(logits / temperature)) * temperature**2
-        return (1 - alpha) * loss + alpha * soft
+        soft = kl_divergence(soft_targets, tf.nn.softmax(output.logits / temperature)) * temperature**2
+        loss = (1 - alpha) * loss + alpha * soft
+        if hidden_weight and layers:
+            # hidden_states[0] is the embeddings' output; layer i's output is hidden_states[i + 1].
+            pairs = [(output.hidden_states[j + 1], taught.hidden_states[i + 1]) for j, i in enumerate(layers)]
+            loss += hidden_weight * hidden_state_error(pairs, attention_mask)
+        return loss
 
     masked = pruner.masked_variables() if pruner is not None else []
     spec = tf.TensorSpec([None, None], tf.int32)
@@ -119,8 +135,10 @@ def _make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
     @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
     def train_step(input_ids, attention_mask, labels):
         with tf.GradientTape() as tape:
-            logits = model(input_ids=input_ids, attention_mask=attention_mask, training=True).logits
-            loss = loss_fn(labels, logits, input_ids, attention_mask)
+            output = model(input_ids=input_ids, attention_mask=attention_mask,
+                           output_hidden_states=bool(teacher is not None and hidden_weight), training=True)
+            loss = loss_fn(labels, output, input_ids, attention_mask)
+            logits = output.logits
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for variable, mask in masked:
@@ -131,14 +149,30 @@ def _make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
     return train_step
 
 
+def encoder_layer_ids(model) -> list[int]:
+    """The dense model's index of each encoder layer ``model`` runs (a structured plan may skip some)."""
+    plan = getattr(model, "plan", None)
+    return list(plan.kept_layers) if plan is not None else list(range(model.config.num_hidden_layers))
+
+
+def hidden_state_error(pairs, attention_mask) -> tf.Tensor:
+    """Mean squared error over (student, teacher) hidden-state pairs, real tokens and features."""
+    weights = tf.cast(attention_mask, tf.float32)[..., None]
+    errors = [tf.reduce_sum(tf.square(student - teacher) * weights) for student, teacher in pairs]
+    return tf.add_n(errors) / (tf.reduce_sum(weights) * tf.cast(tf.shape(pairs[0][0])[-1], tf.float32) * len(pairs))
+
+
 def predict_in_memory(model, data: Encoded, batch_size: int) -> np.ndarray:
+    """Logits for every sentence, in ``data``'s order (computed in batches of similar length)."""
     spec = tf.TensorSpec([None, None], tf.int32)
 
     @tf.function(input_signature=[spec, spec])
     def logits_of(input_ids, attention_mask):
         return model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
 
-    return np.concatenate([logits_of(ids, mask).numpy() for ids, mask in padded_batches(data, batch_size)])
+    order = np.argsort(data.lengths, kind="stable")
+    logits = np.concatenate([logits_of(ids, mask).numpy() for ids, mask in padded_batches(by_length(data), batch_size)])
+    return logits[np.argsort(order)]
 
 
 def accuracy_in_memory(model, data: Encoded, batch_size: int) -> float:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from prunelab.batching import Encoded, padded_batches
+from prunelab.batching import Encoded, by_length, padded_batches
 from prunelab.errors import ParamsError
 
 
@@ -72,6 +72,7 @@ def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded,
     stats = {name: InputStats(0, np.zeros(v.shape[0]), np.zeros((v.shape[0], v.shape[0])) if gram else None)
              for name, v in variables.items()}
     real_tokens = None  # the current batch's attention mask, as booleans
+    waiting = set()  # kernels whose inputs the current batch has not reached yet
 
     def record(name: str, inputs: tf.Tensor) -> None:
         x = inputs.numpy().astype(np.float64)
@@ -82,9 +83,19 @@ def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded,
         entry.sum_squares += np.einsum("ti,ti->i", x, x)
         if entry.gram is not None:
             entry.gram += x.T @ x
+        waiting.discard(name)
+        if not waiting:
+            raise _AllInputsSeen  # SparseGPT asks for one layer at a time: the layers above it can be skipped
 
     with capturing_inputs(owning_layers(model, variables), record):
-        for ids, mask in padded_batches(data, batch_size):
-            real_tokens = mask.astype(bool)
-            model(input_ids=tf.constant(ids), attention_mask=tf.constant(mask), training=False)
+        for ids, mask in padded_batches(by_length(data), batch_size):
+            real_tokens, waiting = mask.astype(bool), set(variables)
+            try:
+                model(input_ids=tf.constant(ids), attention_mask=tf.constant(mask), training=False)
+            except _AllInputsSeen:
+                pass
     return stats
+
+
+class _AllInputsSeen(Exception):
+    """Stops a calibration forward pass once every kernel asked about has had its inputs."""
