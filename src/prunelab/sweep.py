@@ -67,9 +67,12 @@ def sweep_structured(model, flops_targets, importance_data: Encoded, settings: d
     ``main_recovery``, the configured target (``settings["flops_target"]``) fine-tuned like the main run."""
     importance = unit_importance(model, importance_data, score=settings["score"],
                                  max_sentences=settings["importance_sentences"])
-    runs = [(float(target), recovery, False) for target in flops_targets]
-    if main_recovery is not None:
-        runs.append((float(settings["flops_target"]), main_recovery, True))
+    main_target = float(settings["flops_target"]) if main_recovery is not None else None
+    # (target, fine-tuning, is the main point); with every point fine-tuned, the main one may be among them.
+    runs = [(float(target), recovery, recovery is not None and float(target) == main_target)
+            for target in flops_targets]
+    if main_target is not None and not any(main for _, _, main in runs):
+        runs.append((main_target, main_recovery, True))
     points = []
     for target, fine_tuning, main in runs:
         started = time.perf_counter()
