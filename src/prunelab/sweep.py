@@ -60,6 +60,19 @@ def sweep_unstructured(model, method: str, scope: str, sparsities, targets, data
     return points
 
 
+def structured_runs(flops_targets, recovery, main_target: float | None, main_recovery) -> list[tuple]:
+    """``(target, fine-tuning or None, is the main point)`` for each structured model to build.
+
+    The main point is fine-tuned with ``main_recovery``; when every point is fine-tuned
+    anyway and one sits at ``main_target``, that one is the main point, not trained twice.
+    """
+    runs = [(float(target), recovery, recovery is not None and float(target) == main_target)
+            for target in flops_targets]
+    if main_target is not None and not any(main for _, _, main in runs):
+        runs.append((main_target, main_recovery, True))
+    return runs
+
+
 def sweep_structured(model, flops_targets, importance_data: Encoded, settings: dict, data: dict[str, Encoded],
                      measure_settings: dict, recovery: TrainConfig | None, teacher=None,
                      main_recovery: TrainConfig | None = None) -> list[dict]:
@@ -68,13 +81,8 @@ def sweep_structured(model, flops_targets, importance_data: Encoded, settings: d
     importance = unit_importance(model, importance_data, score=settings["score"],
                                  max_sentences=settings["importance_sentences"])
     main_target = float(settings["flops_target"]) if main_recovery is not None else None
-    # (target, fine-tuning, is the main point); with every point fine-tuned, the main one may be among them.
-    runs = [(float(target), recovery, recovery is not None and float(target) == main_target)
-            for target in flops_targets]
-    if main_target is not None and not any(main for _, _, main in runs):
-        runs.append((main_target, main_recovery, True))
     points = []
-    for target, fine_tuning, main in runs:
+    for target, fine_tuning, main in structured_runs(flops_targets, recovery, main_target, main_recovery):
         started = time.perf_counter()
         plan, report = select_plan(importance, model.config, target, seq_len=settings["reference_length"],
                                    allow_layer_removal=settings["allow_layer_removal"],
