@@ -32,6 +32,15 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.array([len(ids) for ids in self.token_ids])
 
+    def take(self, indices) -> Encoded:
+        """The sentences at ``indices``, in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return Encoded([self.token_ids[i] for i in indices], self.labels[indices], self.pad_id)
+
+    def length_order(self) -> np.ndarray:
+        """Indices shortest sentence first: fixed-size batches taken in this order carry little padding."""
+        return np.argsort(self.lengths, kind="stable")
+
 
 def encode(tokenizer, sentences, labels, max_length: int) -> Encoded:
     ids = tokenizer(list(sentences), truncation=True, max_length=max_length)["input_ids"]
@@ -108,12 +117,6 @@ def padded_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.
             mask[row, : len(sentence)] = 1
         batches.append((ids, mask))
     return batches
-
-
-def by_length(data: Encoded) -> Encoded:
-    """The sentences shortest first: fixed-size batches of them carry little padding."""
-    order = np.argsort(data.lengths, kind="stable")
-    return Encoded([data.token_ids[i] for i in order], data.labels[order], data.pad_id)
 
 
 def encode_prepared(tokenizer, folder, max_length: int) -> dict[str, Encoded]:

@@ -49,13 +49,16 @@ def speed_statement(comparison: dict, batch_size: int, targeted_sparsity: float,
     )
 
 
+def _comparison_row(measure: str, baseline: str, pruned: str, change: str) -> dict:
+    """One row of a baseline-against-pruned table, each value already formatted."""
+    return {"measure": measure, "baseline": baseline, "pruned": pruned, "change": change}
+
+
 def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
     """Baseline against pruned, one row a measure, each value already formatted."""
     base, pruned, comp = evaluation["baseline"], evaluation["pruned"], evaluation["comparison"]
     b32 = f"latency_batch{batch_size}"
-
-    def row(measure, b, p, change):
-        return {"measure": measure, "baseline": b, "pruned": p, "change": change}
+    row = _comparison_row
 
     def mb(n):
         return f"{n / 1e6:.1f} MB"
@@ -95,10 +98,7 @@ def summary_rows(evaluation: dict, batch_size: int) -> list[dict]:
 def structured_rows(baseline: dict, point: dict, batch_size: int) -> list[dict]:
     """The dense baseline against the fine-tuned structured model (a sweep point measured from disk)."""
     b32 = f"latency_batch{batch_size}"
-
-    def row(measure, b, p, change):
-        return {"measure": measure, "baseline": b, "pruned": p, "change": change}
-
+    row = _comparison_row
     return [
         row("Validation accuracy", f"{baseline['accuracy']:.4f}", f"{point['accuracy']:.4f}",
             f"{(point['accuracy'] - baseline['accuracy']) * 100:+.2f} points"),

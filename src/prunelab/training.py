@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from transformers import create_optimizer
 
-from prunelab.batching import Encoded, bucketed_dataset, by_length, padded_batches, steps_per_epoch
+from prunelab.batching import Encoded, bucketed_dataset, padded_batches, steps_per_epoch
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,9 @@ def predict_in_memory(model, data: Encoded, batch_size: int) -> np.ndarray:
     def logits_of(input_ids, attention_mask):
         return model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
 
-    order = np.argsort(data.lengths, kind="stable")
-    logits = np.concatenate([logits_of(ids, mask).numpy() for ids, mask in padded_batches(by_length(data), batch_size)])
+    order = data.length_order()
+    batches = padded_batches(data.take(order), batch_size)
+    logits = np.concatenate([logits_of(ids, mask).numpy() for ids, mask in batches])
     return logits[np.argsort(order)]
 
 

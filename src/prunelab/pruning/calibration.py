@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from prunelab.batching import Encoded, by_length, padded_batches
+from prunelab.batching import Encoded, padded_batches
 from prunelab.errors import ParamsError
 
 
@@ -88,7 +88,7 @@ def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded,
             raise _AllInputsSeen  # SparseGPT asks for one layer at a time: the layers above it can be skipped
 
     with capturing_inputs(owning_layers(model, variables), record):
-        for ids, mask in padded_batches(by_length(data), batch_size):
+        for ids, mask in padded_batches(data.take(data.length_order()), batch_size):
             real_tokens, waiting = mask.astype(bool), set(variables)
             try:
                 model(input_ids=tf.constant(ids), attention_mask=tf.constant(mask), training=False)

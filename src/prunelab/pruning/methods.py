@@ -74,7 +74,7 @@ class PruneSpec:
 def calibration_sample(train: Encoded, size: int, seed: int) -> Encoded:
     """A seeded sample of the training subset: the inputs one-shot methods see."""
     picked = np.random.default_rng(seed).permutation(len(train))[: min(size, len(train))]
-    return Encoded([train.token_ids[i] for i in picked], train.labels[picked], train.pad_id)
+    return train.take(picked)
 
 
 def prepare_pruner(model, spec: PruneSpec, calibration: Encoded, total_steps: int) -> Pruner:
