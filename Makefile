@@ -1,4 +1,5 @@
 # `make repro` runs the pipeline, `make test` the tests; both set up .venv first.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -20,8 +21,12 @@ $(SETUP): requirements.txt requirements-dev.txt requirements-model.txt constrain
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# Each stage prints its wall time; the table after the run gathers them (stages that did not rerun are absent).
 repro: setup
-	dvc repro
+	set -o pipefail; dvc repro 2>&1 | tee $(VENV)/repro.log
+	@echo "wall time of each stage that ran:"
+	@awk "/^Running stage/ {stage = \$$3} /^stage finished in/ {printf \"  %-22s %8s s\n\", stage, \$$4}" $(VENV)/repro.log \
+		| tr -d "':"
 
 lint: setup
 	ruff check src stages tests
@@ -31,5 +36,14 @@ test: lint
 
 clean:
 	rm -rf $(VENV)
+
+# Versioned outputs to and from a DVC remote (docs/sharing.md): the default one in .dvc/config,
+# a folder beside the checkout, or another by name: `make push REMOTE=lab`.
+.PHONY: push pull
+push: setup
+	dvc push $(if $(REMOTE),-r $(REMOTE))
+
+pull: setup
+	dvc pull $(if $(REMOTE),-r $(REMOTE))
 
 include container/container.mk

@@ -11,8 +11,8 @@
 #
 # Everything goes in with --no-deps, because tf-keras names `tensorflow` as a dependency
 # and pip would otherwise add the plain wheel back. `pip check` then proves the freeze
-# complete: the one unmet requirement it may report is tf-keras's `tensorflow`, which
-# tensorflow-cpu provides under another distribution name.
+# complete: the only unmet requirements it may report are tf-keras's and tensorflow-text's
+# `tensorflow`, which tensorflow-cpu provides under another distribution name.
 set -eu
 
 dir=${1:?usage: install-requirements.sh DIR}
@@ -27,7 +27,7 @@ pip install --no-deps -r "$dir/constraints-cpu.txt"
 # requirements*.txt, this installs the missing package and pip check says what it lacks.
 pip install --no-deps -r "$dir/requirements-cpu.txt" -r "$dir/requirements-dev.txt" -c "$dir/constraints-cpu.txt"
 
-unmet=$(pip check | grep -v -E '^tf-keras [^ ]+ requires tensorflow, which is not installed\.$' || true)
+unmet=$(pip check | grep -v -E '^(tf-keras|tensorflow-text) [^ ]+ requires tensorflow, which is not installed\.$' || true)
 if [ -n "$unmet" ]; then
     printf 'pip check: the pinned environment is incomplete:\n%s\n' "$unmet" >&2
     exit 1

@@ -5,17 +5,16 @@ from pathlib import Path
 
 from prunelab import stage
 from prunelab.data import sha256_file
-from prunelab.files import load_params, write_json
+from prunelab.files import write_json
 from prunelab.modeling import build_classifier, load_tokenizer, resolve_checkpoint, save_checkpoint
 
 OUT = Path("models/base")
 
 
-def main():
-    params = load_params()
-    name = params["model"]["checkpoint"]
+def main(params):
+    name = params.model.checkpoint
     folder = resolve_checkpoint(name)
-    model = build_classifier(folder, seed=params["seed"])
+    model = build_classifier(folder, seed=params.seed)
     staging = OUT.with_name(OUT.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     save_checkpoint(model, load_tokenizer(folder), staging)

@@ -4,23 +4,20 @@ import shutil
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import check_buckets, encode_prepared
+from prunelab.batching import encode_prepared
 from prunelab.export import export_saved_model
-from prunelab.files import load_params, write_csv, write_json
+from prunelab.files import write_csv, write_json
 from prunelab.modeling import load_checkpoint, save_checkpoint
 from prunelab.training import TrainConfig, fine_tune
 
 OUT = Path("models/baseline")
 
 
-def main():
-    params = load_params()
-    max_length = params["model"]["max_length"]
-    config = TrainConfig.from_params(params["train"], params["seed"],
-                                     check_buckets(params["train"]["bucket_lengths"], max_length))
+def main(params):
+    config = TrainConfig.from_spec(params.train, params.seed, params.train.bucket_lengths)
     model, tokenizer = load_checkpoint(Path("models/base"))
-    data = encode_prepared(tokenizer, "data/prepared", max_length)
-    step_rows, epoch_rows = fine_tune(model, data["train"], data["validation"], config, label="train")
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
+    step_rows, epoch_rows = fine_tune(model, data["train"], data["selection"], config, label="train")
 
     staging = OUT.with_name(OUT.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -30,9 +27,8 @@ def main():
     staging.rename(OUT)
     write_csv("metrics/train_steps.csv", step_rows)
     write_csv("metrics/train_epochs.csv", epoch_rows)
-    write_json("metrics/train.json", {"val_accuracy": epoch_rows[-1]["val_accuracy"],
-                                      "train_seconds": epoch_rows[-1]["seconds"],
-                                      "steps": step_rows[-1]["step"]})
+    write_json("metrics/train.json", {"selection_accuracy": epoch_rows[-1]["selection_accuracy"],
+                                      "train_seconds": epoch_rows[-1]["seconds"], "steps": step_rows[-1]["step"]})
 
 
 if __name__ == "__main__":

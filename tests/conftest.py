@@ -57,3 +57,21 @@ def random_encoded(n: int, seed: int = 0, max_len: int = 40) -> Encoded:
         ids.append(sentence)
         labels.append(label)
     return Encoded(ids, np.array(labels, dtype=np.int32), pad_id=0)
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    """A temporary git repository of the source tree with tiny params (tests/pipeline_workspace.py)."""
+    from pipeline_workspace import SST2_DIR, make_workspace
+
+    if not (SST2_DIR / "train.tsv").is_file():
+        pytest.fail(f"no SST-2 at {SST2_DIR}: set SST2_DIR to a folder holding GLUE's train.tsv and dev.tsv")
+    return make_workspace(tmp_path_factory.mktemp("work") / "repo")
+
+
+@pytest.fixture(scope="session")
+def first_run(workspace):
+    """`dvc repro` of every stage in ``workspace``, once a session: test_pipeline.py and test_sharing.py share it."""
+    from pipeline_workspace import dvc
+
+    return dvc(workspace, "repro")

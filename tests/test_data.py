@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prunelab.data import describe, draw_subset, locate_source, read_glue_tsv
+from prunelab.data import describe, draw_splits, load_splits, locate_source, read_glue_tsv
 from prunelab.errors import DataError
 
 GOOD = "sentence\tlabel\na fine film\t1\ndull , dull , dull\t0\n"
@@ -79,12 +79,39 @@ def test_env_var_wins_and_fingerprints_follow_content(tmp_path, monkeypatch):
     assert locate_source(None).identity() != first.identity()
 
 
-def test_subset_is_seeded_and_bounded():
+def test_subset_and_selection_are_seeded_and_bounded():
     frame = read_frame(100)
-    assert draw_subset(frame, 10, seed=1).equals(draw_subset(frame, 10, seed=1))
-    assert not draw_subset(frame, 10, seed=1).equals(draw_subset(frame, 10, seed=2))
+    first, again = draw_splits(frame, 10, 20, seed=1), draw_splits(frame, 10, 20, seed=1)
+    assert all(first[name].equals(again[name]) for name in first)
+    assert not first["train"].equals(draw_splits(frame, 10, 20, seed=2)["train"])
+    assert [len(first["train"]), len(first["selection"])] == [10, 20]
     with pytest.raises(DataError, match="train_size is 101"):
-        draw_subset(frame, 101, seed=1)
+        draw_splits(frame, 101, 0, seed=1)
+    with pytest.raises(DataError, match="selection_size is 91, but only 90 training sentences lie outside"):
+        draw_splits(frame, 10, 91, seed=1)
+
+
+def test_a_duplicate_of_a_training_sentence_is_never_drawn_for_selection():
+    frame = read_frame(40)
+    frame = frame.assign(sentence=[f"sentence {i % 20}" for i in range(40)])  # every sentence twice
+    splits = draw_splits(frame, 10, 10, seed=0)
+    assert not set(splits["selection"]["sentence"]) & set(splits["train"]["sentence"])
+
+
+def test_the_real_selection_set_is_disjoint_from_the_training_subset_and_from_dev():
+    """On SST-2 itself, with the default sizes: nothing chosen on the selection set has seen dev or training."""
+    import yaml
+
+    from pipeline_workspace import REPO, SST2_DIR
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    splits = load_splits(locate_source(str(SST2_DIR)))
+    drawn = draw_splits(splits["train"], params["data"]["train_size"], params["data"]["selection_size"],
+                        params["seed"])
+    selection, train, dev = (set(frame["sentence"]) for frame in (drawn["selection"], drawn["train"], splits["dev"]))
+    assert len(drawn["selection"]) == params["data"]["selection_size"]
+    assert not selection & train
+    assert not selection & dev
 
 
 def test_describe_counts_labels_and_truncation():

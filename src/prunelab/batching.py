@@ -1,6 +1,6 @@
 """Tokenize once, then batch by length.
 
-SST-2 training sentences average 13 tokens; padding every batch to 128 spends
+SST-2 sentences are short; padding every batch to ``max_length`` spends
 most of the compute on padding. Sentences are grouped into a few fixed lengths
 (``bucket_lengths``) and padded to their bucket's length, so a batch is never
 much longer than its sentences and only a handful of shapes ever occur.
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-
-from prunelab.errors import ParamsError
 
 
 @dataclass(frozen=True)
@@ -51,16 +49,6 @@ def encode(tokenizer, sentences, labels, max_length: int) -> Encoded:
 def token_lengths(tokenizer, sentences) -> np.ndarray:
     """Untruncated lengths, to report how much ``max_length`` cuts off."""
     return np.array([len(ids) for ids in tokenizer(list(sentences))["input_ids"]])
-
-
-def check_buckets(bucket_lengths: list[int], max_length: int) -> list[int]:
-    lengths = sorted(int(n) for n in bucket_lengths)
-    if not lengths or lengths[0] < 2 or lengths[-1] != max_length:
-        raise ParamsError(
-            f"train.bucket_lengths {bucket_lengths} must be increasing lengths >= 2 ending at model.max_length "
-            f"({max_length}), for example [16, 32, 64, {max_length}]."
-        )
-    return lengths
 
 
 def steps_per_epoch(data: Encoded, bucket_lengths: list[int], batch_size: int) -> int:
@@ -119,14 +107,17 @@ def padded_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.
     return batches
 
 
-def encode_prepared(tokenizer, folder, max_length: int) -> dict[str, Encoded]:
-    """The prepared parquet splits, tokenized."""
+PREPARED_SPLITS = ("train", "selection", "dev")
+
+
+def encode_prepared(tokenizer, folder, max_length: int, splits=PREPARED_SPLITS) -> dict[str, Encoded]:
+    """The prepared parquet splits (training subset, selection set, SST-2 dev), tokenized."""
     from pathlib import Path
 
     import pandas as pd
 
-    splits = {}
-    for split in ("train", "validation"):
+    encoded = {}
+    for split in splits:
         frame = pd.read_parquet(Path(folder) / f"{split}.parquet")
-        splits[split] = encode(tokenizer, frame["sentence"], frame["label"], max_length)
-    return splits
+        encoded[split] = encode(tokenizer, frame["sentence"], frame["label"], max_length)
+    return encoded

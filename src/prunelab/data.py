@@ -18,7 +18,7 @@ import pandas as pd
 
 from prunelab.errors import DataError
 
-SPLIT_FILES = {"train": "train.tsv", "validation": "dev.tsv"}
+SPLIT_FILES = {"train": "train.tsv", "dev": "dev.tsv"}
 HEADER = "sentence\tlabel"
 HUB_DATASET = "nyu-mll/glue"
 HUB_CONFIG = "sst2"
@@ -48,9 +48,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def named_folder(local_dir: str | None) -> str | None:
+    """The SST-2 folder this machine names: SST2_DIR wins over ``data.local_dir``; None means the hub."""
+    return os.environ.get("SST2_DIR") or local_dir or None
+
+
 def locate_source(local_dir: str | None) -> Source:
-    """SST2_DIR wins over ``data.local_dir``; with neither, the hub's current revision."""
-    folder = os.environ.get("SST2_DIR") or local_dir
+    """The named folder's files, or with no folder named the hub's current revision."""
+    folder = named_folder(local_dir)
     if folder:
         return _local_source(Path(folder))
     return _hub_source()
@@ -101,8 +106,9 @@ def _load_hub_splits(revision: str) -> dict[str, pd.DataFrame]:
     loaded = datasets.load_dataset(HUB_DATASET, HUB_CONFIG, revision=revision)
     splits = {}
     for split in SPLIT_FILES:
-        where = f"{HUB_DATASET}/{HUB_CONFIG} split {split}"
-        rows = zip(loaded[split]["sentence"], loaded[split]["label"])
+        where = f"{HUB_DATASET}/{HUB_CONFIG} split {'validation' if split == 'dev' else split}"
+        hub_split = "validation" if split == "dev" else split
+        rows = zip(loaded[hub_split]["sentence"], loaded[hub_split]["label"])
         splits[split] = _validated_frame(((str(s), str(y)) for s, y in rows), where, first_line=0)
     return splits
 
@@ -149,13 +155,25 @@ def _validated_frame(rows, where: str, first_line: int) -> pd.DataFrame:
     return pd.DataFrame({"sentence": sentences, "label": np.array(labels, dtype=np.int8)})
 
 
-def draw_subset(train: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
-    """A seeded uniform sample of ``size`` training sentences, in shuffled order."""
-    if not 0 < size <= len(train):
+def draw_splits(train: pd.DataFrame, train_size: int, selection_size: int, seed: int) -> dict[str, pd.DataFrame]:
+    """The seeded training subset and, from the training sentences left over, the selection set.
+
+    The selection set is what every choice (an epoch, a recipe, a deployment gate) is made on,
+    so that SST-2 dev stays a test set nothing was tuned on. A sentence that occurs in the
+    subset is never drawn for selection, even as a duplicate row.
+    """
+    if not 0 < train_size <= len(train):
         raise DataError(
-            f"data.train_size is {size}; it must be between 1 and {len(train)} (the training split's size)."
+            f"data.train_size is {train_size}; it must be between 1 and {len(train)} (the training split's size)."
         )
-    return train.sample(n=size, random_state=seed).reset_index(drop=True)
+    subset = train.sample(n=train_size, random_state=seed)
+    rest = train.drop(subset.index)
+    rest = rest[~rest["sentence"].isin(set(subset["sentence"]))]
+    if selection_size > len(rest):
+        raise DataError(f"data.selection_size is {selection_size}, but only {len(rest)} training sentences lie "
+                        f"outside the {train_size}-sentence subset; lower data.selection_size or data.train_size.")
+    selection = rest.sample(n=selection_size, random_state=seed)
+    return {"train": subset.reset_index(drop=True), "selection": selection.reset_index(drop=True)}
 
 
 def describe(frame: pd.DataFrame, token_lengths: np.ndarray, max_length: int) -> dict:

@@ -15,3 +15,7 @@ class CheckpointError(UserError):
 
 class ParamsError(UserError):
     """A value in params.yaml outside what the pipeline accepts."""
+
+
+class ArtifactError(UserError):
+    """A model artifact (SavedModel folder or LiteRT file) that is missing or cannot be read."""

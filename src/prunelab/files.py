@@ -1,4 +1,4 @@
-"""Reading params and writing outputs so that a failure never leaves half a file."""
+"""Reading and writing metrics files; a write never leaves half a file behind."""
 
 from __future__ import annotations
 
@@ -6,32 +6,6 @@ import csv
 import json
 import os
 from pathlib import Path
-
-import yaml
-
-from prunelab.errors import ParamsError
-
-PARAMS_FILE = Path("params.yaml")
-
-
-def load_params(path: Path = PARAMS_FILE) -> dict:
-    with open(path) as f:
-        return yaml.safe_load(f)
-
-
-FINE_TUNING_KEYS = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "distill")
-
-
-def with_overrides(section: dict, overrides: dict | None, where: str) -> dict:
-    """``section`` with some of its fine-tuning settings replaced (``distill`` key by key)."""
-    overrides = overrides or {}
-    unknown = sorted(set(overrides) - set(FINE_TUNING_KEYS))
-    if unknown:
-        raise ParamsError(f"{where} sets {', '.join(unknown)}; it may override only {', '.join(FINE_TUNING_KEYS)}.")
-    merged = {**section, **overrides}
-    if "distill" in overrides:
-        merged["distill"] = {**(section.get("distill") or {}), **(overrides["distill"] or {})}
-    return merged
 
 
 def _atomic_write(path: Path, write) -> None:

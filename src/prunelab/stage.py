@@ -1,4 +1,4 @@
-"""What every stage script shares: params, the seed, and how a user error is reported."""
+"""What every stage script shares: validated params first, and how a user error is reported."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import sys
 import time
 
 from prunelab.errors import UserError
+from prunelab.params import load_params
 
 
 def run(main) -> None:
-    """Run a stage's ``main``; a ``UserError`` ends it with its message alone and exit code 1."""
+    """Validate params.yaml, then run ``main(params)``; a ``UserError`` ends it with its message alone, exit 1."""
     started = time.perf_counter()
     try:
-        main()
+        main(load_params())
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

@@ -6,7 +6,7 @@ so a pruned weight stays exactly zero whatever the optimizer does. A teacher,
 when given, is distilled into the model (Hinton et al. 2015): the loss mixes the
 labels' cross-entropy with the KL divergence to the teacher's softened
 predictions, which keeps a pruned model close to the dense one it came from
-instead of drifting further into 5000 training sentences. Optionally it also
+instead of drifting further into a small training subset. Optionally it also
 matches the teacher layer by layer (the mean squared error between each encoder
 layer's output token states, as in CoFi, Xia et al. 2022): a structurally pruned
 model keeps the hidden size and the layers, so layer i learns from layer i.
@@ -22,6 +22,7 @@ import tensorflow as tf
 from transformers import create_optimizer
 
 from prunelab.batching import Encoded, bucketed_dataset, padded_batches, steps_per_epoch
+from prunelab.params import FineTuneSpec
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,20 @@ class TrainConfig:
         return bool(self.distill_alpha or self.distill_hidden_weight)
 
     @classmethod
-    def from_params(cls, section: dict, seed: int, bucket_lengths: list[int]) -> TrainConfig:
-        distill = section.get("distill") or {}
-        return cls(epochs=int(section["epochs"]), batch_size=int(section["batch_size"]),
-                   learning_rate=float(section["learning_rate"]), warmup_ratio=float(section["warmup_ratio"]),
-                   weight_decay=float(section["weight_decay"]), bucket_lengths=bucket_lengths, seed=seed,
-                   distill_alpha=float(distill.get("alpha", 0.0)),
-                   distill_temperature=float(distill.get("temperature", 2.0)),
-                   distill_hidden_weight=float(distill.get("hidden_weight", 0.0)))
+    def from_spec(cls, spec: FineTuneSpec, seed: int, bucket_lengths: list[int]) -> TrainConfig:
+        return cls(epochs=spec.epochs, batch_size=spec.batch_size, learning_rate=spec.learning_rate,
+                   warmup_ratio=spec.warmup_ratio, weight_decay=spec.weight_decay,
+                   bucket_lengths=list(bucket_lengths), seed=seed, distill_alpha=spec.distill.alpha,
+                   distill_temperature=spec.distill.temperature, distill_hidden_weight=spec.distill.hidden_weight)
 
 
-def fine_tune(model, train: Encoded, validation: Encoded, config: TrainConfig, pruner=None, teacher=None,
+def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pruner=None, teacher=None,
               label="train"):
-    """Train ``model`` in place; returns (per-step log rows, per-epoch rows)."""
+    """Train ``model`` in place; returns (per-step log rows, per-epoch rows).
+
+    Each epoch ends with the accuracy on ``selection``, the held-out training sentences every
+    choice is made on (never the reported dev set).
+    """
     if config.uses_teacher and teacher is None:
         raise ValueError("distillation needs a teacher model")
     tf.keras.utils.set_random_seed(config.seed)
@@ -95,12 +97,12 @@ def fine_tune(model, train: Encoded, validation: Encoded, config: TrainConfig, p
                     row["sparsity"] = round(pruner.sparsity(), 5)
                 step_rows.append(row)
                 _print_progress(label, epoch, config.epochs, step, total_steps, row, time.perf_counter() - started)
-        accuracy = accuracy_in_memory(model, validation, config.batch_size)
+        accuracy = accuracy_in_memory(model, selection, config.batch_size)
         epoch_rows.append(
             {"epoch": epoch, "train_loss": round(float(np.mean(losses)), 5), "train_accuracy": round(hits / seen, 5),
-             "val_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1)}
+             "selection_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1)}
         )
-        print(f"[{label}] epoch {epoch}/{config.epochs}: validation accuracy {accuracy:.4f}", flush=True)
+        print(f"[{label}] epoch {epoch}/{config.epochs}: selection-set accuracy {accuracy:.4f}", flush=True)
     if pruner is not None:
         pruner.update(step)  # a schedule whose last pruning step is the final one still gets it
     return step_rows, epoch_rows

@@ -10,12 +10,12 @@
 """
 
 from prunelab.pruning.calibration import InputStats, collect_input_stats
-from prunelab.pruning.masks import SCOPES, NMPatternError, check_n_m, parse_n_m, select_masks, select_nm_masks
+from prunelab.pruning.masks import SCOPES, NMPatternError, check_n_m, select_masks, select_nm_masks
 from prunelab.pruning.pruner import Pruner, prunable_variables
 from prunelab.pruning.schedules import SCHEDULES, make_schedule
 from prunelab.pruning.scores import NEEDS_CALIBRATION, SCORING_RULES
 from prunelab.pruning.sparsegpt import sparsegpt_layer, sparsegpt_prune
 
 __all__ = ["NEEDS_CALIBRATION", "SCOPES", "SCHEDULES", "SCORING_RULES", "InputStats", "NMPatternError", "Pruner",
-           "check_n_m", "collect_input_stats", "make_schedule", "parse_n_m", "prunable_variables", "select_masks",
+           "check_n_m", "collect_input_stats", "make_schedule", "prunable_variables", "select_masks",
            "select_nm_masks", "sparsegpt_layer", "sparsegpt_prune"]

@@ -2,7 +2,7 @@
 
 Wanda needs every input feature's norm ||X_j||_2, SparseGPT the Gram matrix
 X^T X, where X stacks a layer's inputs for every non-padding token of a few
-calibration sentences (about 128). Inputs are caught by wrapping the owning
+calibration sentences. Inputs are caught by wrapping the owning
 layers' ``call`` during eager forward passes; the wrappers are always removed.
 """
 

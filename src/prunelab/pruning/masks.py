@@ -70,15 +70,6 @@ def check_n_m(array: np.ndarray, n: int, m: int, name: str = "tensor") -> None:
         )
 
 
-def parse_n_m(text: str) -> tuple[int, int]:
-    """``"2:4"`` -> (2, 4)."""
-    try:
-        n, m = (int(part) for part in str(text).split(":"))
-    except ValueError:
-        raise ParamsError(f"N:M pattern {text!r} must look like '2:4'.") from None
-    return _check_pattern(n, m)
-
-
 def check_n_m_sparsity(n_m: tuple[int, int], sparsity: float) -> tuple[int, int]:
     """N:M fixes the sparsity at 1 - N/M; anything else (but 0, nothing pruned yet) is refused."""
     n, m = _check_pattern(*n_m)

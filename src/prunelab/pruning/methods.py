@@ -1,9 +1,11 @@
-"""From the ``prune`` params to a ready Pruner, for every unstructured method.
+"""A pruning recipe (method, sparsity, mask scope, schedule) bound to a model as a ready Pruner.
 
 ``magnitude`` works with any schedule. ``wanda`` and ``sparsegpt`` are one-shot
 methods defined on a calibration sample of the training subset, and so is N:M
 sparsity (its sparsity is fixed at 1 - N/M): they take the ``oneshot`` schedule,
-optionally followed by recovery fine-tuning with the mask held fixed.
+optionally followed by recovery fine-tuning with the mask held fixed. Which
+combinations are allowed is checked once, when params.yaml is read
+(``prunelab.params``).
 """
 
 from __future__ import annotations
@@ -13,20 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from prunelab.batching import Encoded
-from prunelab.errors import ParamsError
+from prunelab.params import PruneSpec
 from prunelab.pruning.calibration import collect_input_stats
-from prunelab.pruning.masks import SCOPES, check_n_m_sparsity, parse_n_m
 from prunelab.pruning.pruner import Pruner, prunable_variables
-from prunelab.pruning.schedules import SCHEDULES, make_schedule
+from prunelab.pruning.schedules import make_schedule
 from prunelab.pruning.scores import NEEDS_CALIBRATION
-from prunelab.pruning.sparsegpt import SPARSEGPT_SCOPES, sparsegpt_prune
-
-METHODS = ("magnitude", "wanda", "sparsegpt")
-ONE_SHOT_METHODS = ("wanda", "sparsegpt")
+from prunelab.pruning.sparsegpt import sparsegpt_prune
 
 
 @dataclass(frozen=True)
-class PruneSpec:
+class Recipe:
+    """What to prune and how: the main run's ``prune`` section, or one sweep point."""
+
     method: str
     sparsity: float
     scope: str
@@ -38,37 +38,21 @@ class PruneSpec:
     frequency: int = 10
 
     @classmethod
-    def from_params(cls, section: dict, **overrides) -> PruneSpec:
-        settings = {
-            "method": section["method"], "sparsity": float(section["sparsity"]), "scope": section["scope"],
-            "targets": tuple(section["targets"]), "schedule": section["schedule"],
-            "n_m": parse_n_m(section["n_m"]) if section.get("n_m") else None,
-            "calibration_size": int(section["calibration_size"]), "end_fraction": float(section["end_fraction"]),
-            "frequency": int(section["frequency"]),
-        }
-        spec = cls(**{**settings, **overrides})
-        spec.validate()
-        return spec
+    def from_spec(cls, spec: PruneSpec) -> Recipe:
+        return cls(method=spec.method, sparsity=spec.sparsity, scope=spec.scope, targets=tuple(spec.targets),
+                   schedule=spec.schedule, n_m=spec.pattern, calibration_size=spec.calibration_size,
+                   end_fraction=spec.end_fraction, frequency=spec.frequency)
 
-    def validate(self) -> None:
-        if self.method not in METHODS:
-            raise ParamsError(f"prune.method {self.method!r} is not one of {', '.join(METHODS)}.")
-        if not 0.0 < self.sparsity < 1.0:
-            raise ParamsError(f"prune.sparsity is {self.sparsity}; it must be strictly between 0 and 1, e.g. 0.5.")
-        if self.scope not in SCOPES:
-            raise ParamsError(f"prune.scope {self.scope!r} is not one of {', '.join(SCOPES)}.")
-        if self.schedule not in SCHEDULES:
-            raise ParamsError(f"prune.schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}.")
-        if self.schedule != "oneshot" and (self.method in ONE_SHOT_METHODS or self.n_m):
-            what = f"prune.method {self.method}" if self.method in ONE_SHOT_METHODS else "N:M sparsity"
-            raise ParamsError(f"{what} prunes once: set prune.schedule to oneshot (recovery still uses prune.epochs).")
-        if self.method == "sparsegpt" and self.scope not in SPARSEGPT_SCOPES:
-            raise ParamsError(f"SparseGPT prunes each kernel on its own: set prune.scope to one of "
-                              f"{', '.join(SPARSEGPT_SCOPES)}, not {self.scope}.")
-        if self.n_m:
-            check_n_m_sparsity(self.n_m, self.sparsity)
-        if self.method in ONE_SHOT_METHODS and self.calibration_size < 1:
-            raise ParamsError("prune.calibration_size must be at least 1 sentence.")
+    def describe(self) -> dict:
+        """The recipe as the run record states it."""
+        record = {"method": self.method, "sparsity": self.sparsity, "scope": self.scope,
+                  "targets": list(self.targets), "schedule": self.schedule,
+                  "n_m": f"{self.n_m[0]}:{self.n_m[1]}" if self.n_m else None}
+        if self.method in NEEDS_CALIBRATION or self.method == "sparsegpt":
+            record["calibration_sentences"] = self.calibration_size
+        if self.schedule == "gradual":
+            record |= {"end_fraction": self.end_fraction, "frequency": self.frequency}
+        return record
 
 
 def calibration_sample(train: Encoded, size: int, seed: int) -> Encoded:
@@ -77,7 +61,7 @@ def calibration_sample(train: Encoded, size: int, seed: int) -> Encoded:
     return train.take(picked)
 
 
-def prepare_pruner(model, spec: PruneSpec, calibration: Encoded, total_steps: int) -> Pruner:
+def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int) -> Pruner:
     """A Pruner for ``spec``; SparseGPT has already pruned and repaired the weights when it returns."""
     variables = prunable_variables(model, spec.targets)
     schedule = make_schedule(spec.schedule, spec.sparsity, total_steps, end_fraction=spec.end_fraction,

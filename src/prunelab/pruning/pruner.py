@@ -45,7 +45,6 @@ class Pruner:
         self.masks = {
             name: tf.Variable(tf.ones_like(v), trainable=False, name=f"mask/{name}") for name, v in variables.items()
         }
-        self.target = 0.0
 
     def masked_variables(self) -> list[tuple[tf.Variable, tf.Variable]]:
         return [(self.variables[name], self.masks[name]) for name in self.variables]
@@ -61,7 +60,6 @@ class Pruner:
         for name, variable in self.variables.items():
             self.masks[name].assign(keep[name].astype(np.float32))
             variable.assign(weights[name] * keep[name])
-        self.target = sparsity
 
     def sparsity(self) -> float:
         """Fraction of prunable weights that are zero right now."""

@@ -50,7 +50,7 @@ def sparsegpt_layer(weight: np.ndarray, gram: np.ndarray, sparsity: float, n_m: 
     hessian[dead, dead] = 1.0
     hessian[np.diag_indices(cols)] += damp * np.mean(np.diag(hessian))
     # Upper U with H^-1 = U^T U. TensorFlow's factorizations, not numpy's: on a busy machine OpenBLAS's
-    # threaded Cholesky of a 1536 x 1536 matrix can take 20x longer than its single-threaded one.
+    # threaded Cholesky of an FFN-sized matrix can take many times longer than its single-threaded one.
     hinv = tf.transpose(tf.linalg.cholesky(tf.linalg.inv(tf.constant(hessian)))).numpy()
 
     for i1 in range(0, cols, block_size):

@@ -1,0 +1,90 @@
+"""The whole benchmark: find the artifacts, start a worker for each, run the rounds, assemble the results."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+from prunelab.benchmark import results
+from prunelab.benchmark.inputs import Inputs
+from prunelab.benchmark.machine import Monitor, cpu_model, describe_others
+from prunelab.benchmark.rounds import run_rounds
+from prunelab.benchmark.stats import CONFIDENCE, RESAMPLES
+from prunelab.benchmark.workers import Worker, load_inputs
+from prunelab.runtime import load_artifact
+
+# Batch-1 calls a round at each fixed length: every sentence there has the same shape,
+# so a few calls already average out; more would lengthen every round of the sweep.
+LENGTH_BATCH1_CALLS = 4
+
+
+def find_artifacts(models: Path) -> dict[str, Path]:
+    """The SavedModels (and the baseline's A/A copy), then every LiteRT file the deploy stage wrote."""
+    models = Path(models)
+    found = {results.REFERENCE: models / "baseline" / "saved_model", results.COPY: models / "baseline" / "saved_model",
+             "pruned": models / "pruned", "structured": models / "structured"}
+    for path in sorted((models / "deploy").glob("*/*.tflite")):
+        found[f"{path.parent.name}_{path.stem}_litert"] = path
+    return found
+
+
+def run_benchmark(artifacts: dict[str, Path], inputs: Inputs, spec, seed: int, loader=load_artifact) -> dict:
+    """Time every artifact on ``inputs`` in alternating rounds (``spec``: params' ``benchmark`` section).
+
+    ``artifacts`` must include ``baseline`` and ``baseline_copy``. ``loader(path, threads=n)``
+    runs in each worker and must be importable there (a module-level function).
+    """
+    threads = spec.threads or os.cpu_count()
+    monitor = Monitor()
+    with ExitStack() as stack:
+        workers = {name: Worker(name, path, loader, threads) for name, path in artifacts.items()}
+        for worker in workers.values():
+            stack.callback(worker.stop)
+        print(f"loading {len(workers)} artifacts, {threads} threads each, and warming up ...", flush=True)
+        loaded = dict(zip(workers, load_inputs(list(workers.values()), inputs.all())))
+        rng = np.random.default_rng(seed)
+        monitor.sample()
+        timings = run_rounds(workers, [s.name for s in inputs.main], spec.rounds, rng, "batch 1 and batched",
+                             monitor.sample)
+        by_length = run_rounds(workers, [s.name for s in inputs.by_length], spec.length_rounds, rng, "length sweep",
+                               monitor.sample)
+        usage = monitor.usage()  # sampled last while the workers were alive: their CPU time is ours
+        for name, worker in workers.items():
+            loaded[name].update(worker.finish())
+    for name in timings:
+        timings[name].update(by_length[name])
+
+    report = assemble(timings, loaded, artifacts, inputs, spec, seed, threads, usage)
+    if report["aa"]["warning"]:
+        print(f"warning: {report['aa']['warning']}", file=sys.stderr, flush=True)
+    return report
+
+
+def assemble(timings: dict, loaded: dict, artifacts: dict, inputs: Inputs, spec, seed: int, threads: int,
+             usage: dict) -> dict:
+    """metrics/benchmark.json: settings, machine, each artifact, each against the baseline, A/A, by length."""
+    cores = os.cpu_count()
+    aa = results.aa_check(timings, inputs.main, seed, spec.aa_max_halfwidth)
+    aa["warning"] = results.aa_warning(aa, describe_others(usage, cores))
+    compared = [name for name in artifacts if name not in (results.REFERENCE, results.COPY)]
+    return {
+        "settings": {
+            "rounds": spec.rounds, "length_rounds": spec.length_rounds, "seed": seed,
+            "threads": {"intra_op": threads, "inter_op": 1},
+            "confidence": CONFIDENCE, "bootstrap_resamples": RESAMPLES,
+            "warmup": "one untimed call at every input of every set, in every worker, before the first round",
+            "inputs": {s.name: s.describe() for s in inputs.all()},
+        },
+        "machine": {"cpu": cpu_model(), "cores": cores, **usage},
+        "artifacts": {
+            name: {"path": str(artifacts[name]), **loaded[name], **results.per_setting(timings[name], inputs.main)}
+            for name in artifacts
+        },
+        "against_baseline": {name: results.against_reference(timings, inputs.main, name, seed) for name in compared},
+        "aa": aa,
+        "by_length": results.by_length_rows(timings, inputs.by_length, seed),
+    }

@@ -1,0 +1,294 @@
+"""params.yaml, validated once into frozen, typed specs.
+
+Every stage starts by calling ``load_params()``: an unknown key (with the closest
+valid one suggested), a wrong type, a value out of range or a contradictory
+combination stops the stage in a second, in one line naming the key, before any
+data or model is loaded. The library receives these specs, never a dict of YAML.
+
+pydantic v2 rather than hand-written dataclasses: ``extra="forbid"`` refuses unknown
+keys at every depth, strict types refuse ``"half"`` for a number, and the range and
+literal constraints sit beside the field they constrain. It is already installed as
+a dependency of DVC.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from prunelab.errors import ParamsError
+
+PARAMS_FILE = Path("params.yaml")
+
+UNSTRUCTURED_METHODS = ("magnitude", "wanda", "sparsegpt")
+ONE_SHOT_METHODS = ("wanda", "sparsegpt")  # defined on a calibration sample: they prune once
+SPARSEGPT_SCOPES = ("per_output", "per_layer")
+
+Method = Literal["magnitude", "wanda", "sparsegpt"]
+Scope = Literal["global", "per_layer", "per_output"]
+Target = Literal["attention", "ffn", "embeddings", "pooler", "classifier"]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DataSpec(Spec):
+    local_dir: str | None = None
+    train_size: PositiveInt
+    # Carved from SST-2 training sentences outside the training subset: every choice is made on it, never on dev.
+    selection_size: PositiveInt = 872
+
+
+class ModelSpec(Spec):
+    checkpoint: str
+    max_length: Annotated[int, Field(ge=8, le=512)]
+
+
+class DistillSpec(Spec):
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    temperature: Annotated[float, Field(gt=0.0)] = 2.0
+    hidden_weight: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class FineTuneSpec(Spec):
+    """One fine-tuning run: the baseline's, or a pruned model's recovery."""
+
+    epochs: Annotated[int, Field(ge=0)]
+    batch_size: PositiveInt
+    learning_rate: Annotated[float, Field(gt=0.0)]
+    warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)]
+    weight_decay: Annotated[float, Field(ge=0.0)]
+    distill: DistillSpec = DistillSpec()
+
+    @property
+    def uses_teacher(self) -> bool:
+        return bool(self.distill.alpha or self.distill.hidden_weight)
+
+
+class TrainSpec(FineTuneSpec):
+    bucket_lengths: list[PositiveInt]
+
+
+class DistillOverrides(Spec):
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    temperature: Annotated[float, Field(gt=0.0)] | None = None
+    hidden_weight: Annotated[float, Field(ge=0.0)] | None = None
+
+
+class RecoveryOverrides(Spec):
+    """How the structured model's recovery differs from ``prune``'s fine-tuning."""
+
+    epochs: Annotated[int, Field(ge=0)] | None = None
+    batch_size: PositiveInt | None = None
+    learning_rate: Annotated[float, Field(gt=0.0)] | None = None
+    warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    weight_decay: Annotated[float, Field(ge=0.0)] | None = None
+    distill: DistillOverrides = DistillOverrides()
+
+    def applied_to(self, base: FineTuneSpec) -> FineTuneSpec:
+        distill = base.distill.model_copy(update=self.distill.model_dump(exclude_none=True))
+        changes = self.model_dump(exclude_none=True, exclude={"distill"})
+        return FineTuneSpec(**{**base.model_dump(include=set(FineTuneSpec.model_fields) - {"distill"}), **changes},
+                            distill=distill)
+
+
+class StructuredSpec(Spec):
+    flops_target: Annotated[float, Field(gt=0.0, le=1.0)]
+    importance_sentences: PositiveInt
+    score: Literal["fisher", "taylor"] = "fisher"
+    reference_length: Annotated[float, Field(gt=0.0)] = 25.0
+    allow_layer_removal: bool = False
+    min_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    recovery: RecoveryOverrides = RecoveryOverrides()
+
+    @model_validator(mode="after")
+    def _floor_fits_the_target(self):
+        # FLOPs grow linearly with the heads and neurons kept, so a floor of min_fraction of every
+        # layer's units costs about min_fraction of the dense FLOPs on its own.
+        if self.min_fraction > self.flops_target:
+            raise ValueError(
+                f"prune.structured.min_fraction {self.min_fraction} keeps at least {self.min_fraction:.0%} of every "
+                f"layer's heads and neurons, more than prune.structured.flops_target {self.flops_target} allows; "
+                "lower min_fraction or raise flops_target")
+        return self
+
+
+class PruneSpec(FineTuneSpec):
+    """The main pruned model: an unstructured method, its mask policy and schedule, and its recovery."""
+
+    method: str
+    sparsity: Fraction
+    scope: Scope
+    n_m: str | None = None
+    targets: list[Target]
+    calibration_size: PositiveInt
+    schedule: Literal["oneshot", "gradual"]
+    end_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
+    frequency: PositiveInt
+    structured: StructuredSpec
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.method == "structured":
+            raise ValueError("prune.method 'structured' is not a pruning method here: the structured model is always "
+                             "built by the `structured` stage from prune.structured (models/structured); choose one of "
+                             f"{', '.join(UNSTRUCTURED_METHODS)}")
+        if self.method not in UNSTRUCTURED_METHODS:
+            raise ValueError(f"prune.method {self.method!r} is not one of {', '.join(UNSTRUCTURED_METHODS)}")
+        if self.schedule == "gradual" and (self.method in ONE_SHOT_METHODS or self.n_m):
+            what = f"prune.method {self.method}" if self.method in ONE_SHOT_METHODS else f"prune.n_m {self.n_m}"
+            raise ValueError(f"prune.schedule gradual: {what} prunes once; set prune.schedule to oneshot "
+                             "(recovery still uses prune.epochs)")
+        if self.schedule == "gradual" and self.epochs == 0:
+            raise ValueError("prune.schedule gradual prunes during fine-tuning: set prune.epochs >= 1 or "
+                             "prune.schedule oneshot")
+        if self.method == "sparsegpt" and self.scope not in SPARSEGPT_SCOPES:
+            raise ValueError(f"prune.scope {self.scope}: sparsegpt prunes each kernel on its own; set prune.scope to "
+                             f"{' or '.join(SPARSEGPT_SCOPES)}")
+        if self.n_m is not None:
+            n, m = parse_n_m(self.n_m, "prune.n_m")
+            if abs(self.sparsity - (1 - n / m)) > 1e-9:
+                raise ValueError(f"prune.n_m {self.n_m} prunes exactly {1 - n / m:g} of the weights, not sparsity "
+                                 f"{self.sparsity}; set prune.sparsity to {1 - n / m:g}")
+        return self
+
+    @property
+    def pattern(self) -> tuple[int, int] | None:
+        return parse_n_m(self.n_m) if self.n_m else None
+
+    @property
+    def fine_tuning(self) -> FineTuneSpec:
+        return FineTuneSpec(**self.model_dump(include=set(FineTuneSpec.model_fields)))
+
+    @property
+    def structured_fine_tuning(self) -> FineTuneSpec:
+        """The structured model's recovery: prune's fine-tuning with ``structured.recovery`` applied."""
+        return self.structured.recovery.applied_to(self.fine_tuning)
+
+
+class SweepSpec(Spec):
+    methods: dict[Method, Scope]
+    sparsities: list[Fraction]
+    flops_targets: list[Annotated[float, Field(gt=0.0, le=1.0)]]
+    recovery: bool = False
+
+    @model_validator(mode="after")
+    def _sparsegpt_scope(self):
+        scope = self.methods.get("sparsegpt")
+        if scope is not None and scope not in SPARSEGPT_SCOPES:
+            raise ValueError(f"sweep.methods.sparsegpt ranks within {scope}; sparsegpt needs "
+                             f"{' or '.join(SPARSEGPT_SCOPES)}")
+        return self
+
+
+class EvaluateSpec(Spec):
+    batch_size: PositiveInt = 32
+
+
+class BenchmarkSpec(Spec):
+    rounds: PositiveInt = 30
+    batch1_sentences: PositiveInt = 16
+    batch_size: PositiveInt = 32
+    lengths: list[PositiveInt] = [16, 32, 64, 128]
+    length_rounds: PositiveInt = 10
+    threads: PositiveInt | None = None
+    aa_max_halfwidth: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
+
+
+class DeploySpec(Spec):
+    variants: list[Literal["fp32", "int8", "fp16"]] = ["fp32", "int8"]
+    max_accuracy_drop: Annotated[float, Field(ge=0.0)] = 1.0  # points
+    # The report recommends the fastest artifact whose selection-set accuracy is within this of the baseline's.
+    recommend_within_points: Annotated[float, Field(ge=0.0)] = 1.5
+
+
+class Params(Spec):
+    seed: Annotated[int, Field(ge=0)]
+    data: DataSpec
+    model: ModelSpec
+    train: TrainSpec
+    prune: PruneSpec
+    sweep: SweepSpec
+    evaluate: EvaluateSpec = EvaluateSpec()
+    benchmark: BenchmarkSpec = BenchmarkSpec()
+    deploy: DeploySpec = DeploySpec()
+
+    @model_validator(mode="after")
+    def _buckets_end_at_max_length(self):
+        lengths = self.train.bucket_lengths
+        if lengths != sorted(set(lengths)) or lengths[0] < 2 or lengths[-1] != self.model.max_length:
+            raise ValueError(
+                f"train.bucket_lengths {lengths} must be increasing lengths >= 2 ending at model.max_length "
+                f"({self.model.max_length}), for example [16, 32, 64, {self.model.max_length}]")
+        too_long = [n for n in self.benchmark.lengths if n > self.model.max_length]
+        if too_long:
+            raise ValueError(f"benchmark.lengths {too_long} exceed model.max_length ({self.model.max_length})")
+        return self
+
+
+def parse_n_m(text: str, key: str = "N:M pattern") -> tuple[int, int]:
+    """``"2:4"`` -> (2, 4), with 0 < N < M."""
+    try:
+        n, m = (int(part) for part in str(text).split(":"))
+    except ValueError:
+        raise ParamsError(f"{key} {text!r} must look like '2:4'") from None
+    if not 0 < n < m:
+        raise ParamsError(f"{key} {n}:{m} needs 0 < N < M")
+    return n, m
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate ``path``; any problem is one ``ParamsError`` line naming the key."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path} not found: run the stage from the repository's root.") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path} is not valid YAML: {err}") from None
+    return parse_params(raw, str(path))
+
+
+def parse_params(raw, where: str = "params.yaml") -> Params:
+    try:
+        return Params.model_validate(raw if raw is not None else {})
+    except ValidationError as err:
+        errors = err.errors()
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ParamsError(f"{where}: {_describe(errors[0])}{more}") from None
+    except ParamsError as err:
+        raise ParamsError(f"{where}: {err}") from None
+
+
+def _describe(error: dict) -> str:
+    location = [str(part) for part in error["loc"]]
+    key = ".".join(location) or "the top level"
+    if error["type"] == "extra_forbidden":
+        known = _fields_at(location[:-1])
+        close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+        hint = f"did you mean {'.'.join([*location[:-1], close[0]])}?" if close else f"known keys: {', '.join(known)}"
+        return f"{key} is not a known key; {hint}"
+    if error["type"] == "missing":
+        return f"{key} is missing; add it (see the default params.yaml)"
+    if error["type"] == "value_error":  # our own rules, whose messages name their keys
+        return error["msg"].removeprefix("Value error, ")
+    message = error["msg"][0].lower() + error["msg"][1:]
+    return f"{key}: {message} (got {error['input']!r})"
+
+
+def _fields_at(location: list[str]) -> list[str]:
+    """The valid keys of the spec found by walking ``location`` down from ``Params``."""
+    model = Params
+    for part in location:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

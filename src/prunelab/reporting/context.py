@@ -1,0 +1,188 @@
+"""What the report says, as a pure function of the metrics files and the validated params.
+
+``build_context`` reads nothing and runs nothing, so it is tested on small hand-made
+metrics. The facts of each run (recipe, epochs run, recovery settings, units kept)
+come from the run records the stages wrote, never from params.yaml.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from prunelab.accuracy import accuracy_interval
+from prunelab.params import Params
+from prunelab.reporting.tables import (
+    accuracy_text,
+    change_text,
+    deployment_rows,
+    describe_pruned,
+    describe_structured,
+    litert_name,
+    model_rows,
+    recommendation,
+    recommendation_text,
+    speed_text,
+)
+
+
+def build_context(m: dict, params: Params, figures: dict) -> dict:
+    """``m``: every metrics file by name (see ``stages/report.py``); ``figures``: figure name → path."""
+    batch = params.benchmark.batch_size
+    evaluation, benchmark = m["evaluation"], m["benchmark"]
+    selection = {"baseline": m["train_epochs"][-1]["selection_accuracy"],
+                 "pruned": m["prune"]["selection_accuracy"], "structured": m["structured"]["selection_accuracy"]}
+    chosen = recommendation(_candidates(m, selection), benchmark, batch, params.deploy.recommend_within_points)
+    return {
+        "checkpoint": m["base_model"]["checkpoint"],
+        "headline": headline(m, batch) + [recommendation_text(chosen, batch, params.deploy.recommend_within_points)],
+        "splits": split_rows(m["data"]),
+        "columns": ["Baseline", "Pruned", "Structured"],
+        "models": model_rows(evaluation, benchmark, selection, batch),
+        "aa": aa_text(benchmark["aa"], batch),
+        "deployment": deployment_rows(m["deploy"], benchmark, evaluation, batch),
+        "deploy_gate": (f"Each LiteRT variant was kept only if its selection-set accuracy was within "
+                        f"{m['deploy']['max_accuracy_drop']:g} points of the SavedModel it was converted from."),
+        "batch_size": batch,
+        "speed_note": speed_note(evaluation),
+        "measurement": measurement_text(benchmark, evaluation["machine"], batch),
+        "epochs": {"baseline": m["train_epochs"], "pruned": m["prune"]["epochs"],
+                   "structured": m["structured"]["epochs"]},
+        "pruned_recipe": describe_pruned(m["prune"]),
+        "structured_recipe": describe_structured(m["structured"]),
+        "per_encoder_layer": evaluation["pruned"]["sparsity"]["per_encoder_layer"],
+        "sweep": sweep_rows(m["sweep"]),
+        "sweep_note": (
+            "Every point starts from the fine-tuned baseline and is pruned once "
+            f"({'then fine-tuned like the main run' if params.sweep.recovery else 'no fine-tuning'}), measured in "
+            "memory on SST-2 dev; each change is paired against the baseline's predictions on the same sentences."),
+        "figures": figures,
+        "identity": identity_rows(m),
+        "params_yaml": yaml.safe_dump(params.model_dump(), sort_keys=False).strip(),
+    }
+
+
+def headline(m: dict, batch: int) -> list[str]:
+    evaluation, against = m["evaluation"], m["benchmark"]["against_baseline"]
+    base = evaluation["baseline"]
+    sentences = []
+    for name, recipe in (("pruned", describe_pruned(m["prune"])), ("structured", describe_structured(m["structured"]))):
+        model = evaluation[name]
+        sentences.append(
+            f"{recipe} moved SST-2 dev accuracy from {accuracy_text(base['accuracy'], base['sentences'])} to "
+            f"{accuracy_text(model['accuracy'], model['sentences'])}: "
+            f"{change_text(evaluation['comparison'][name]['accuracy_change'])}. Its TF SavedModel against the "
+            f"baseline's: batch 1 {speed_text(against[name]['batch1'])}, batch {batch} "
+            f"{speed_text(against[name][f'batch{batch}'])}.")
+    return sentences
+
+
+def split_rows(data: dict) -> list[dict]:
+    roles = {"train": "fine-tuning and recovery", "selection": "every choice: epochs, recipes, gates, what to ship",
+             "dev": "the reported test set; nothing is chosen on it"}
+    return [{"split": split, "rows": data[split]["rows"], "role": role,
+             "tokens": f"{data[split]['tokens_mean']:.1f}"} for split, role in roles.items()]
+
+
+def aa_text(aa: dict, batch: int) -> str:
+    parts = [f"batch 1 {speed_text(aa['batch1'])}", f"batch {batch} {speed_text(aa[f'batch{batch}'])}"]
+    status = ("within" if aa["passed"] else "outside") + f" the ±{aa['max_halfwidth']:.0%} the stage accepts"
+    return (f"The baseline timed against a second, separately loaded copy of itself (the A/A check, this run's "
+            f"noise floor): {'; '.join(parts)}; {status}." + (f" {aa['warning']}" if aa.get("warning") else ""))
+
+
+def speed_note(evaluation: dict) -> str:
+    pruned, structured = (evaluation["comparison"][n] for n in ("pruned", "structured"))
+    return (
+        "Unstructured pruning leaves zeros inside dense float32 kernels; TensorFlow's and LiteRT's CPU kernels do the "
+        f"same work for a zero as for any other number, so the pruned model ({pruned['flops_ratio']:.2f}× the "
+        "baseline's encoder FLOPs, counted from the exported kernel shapes) is not expected to be faster. What the "
+        f"zeros buy is compressibility: its tar+gzip SavedModel is {pruned['gzip_size_ratio']:.2f}× the baseline's. "
+        f"The structured model's kernels are smaller ({structured['flops_ratio']:.2f}× the FLOPs, "
+        f"{structured['parameter_ratio']:.2f}× the parameters); its latency falls less than its FLOPs where the "
+        "remaining cost is not in those matrix multiplies (embeddings, LayerNorms, softmax, per-call overhead), "
+        "which weighs most at batch 1 and at short lengths (see latency against length).")
+
+
+def measurement_text(benchmark: dict, machine: dict, batch: int) -> str:
+    settings, host = benchmark["settings"], benchmark["machine"]
+    inputs = settings["inputs"]
+    return (
+        f"Every artifact was loaded from disk into a long-lived worker process of its own on {host['cpu']} "
+        f"({host['cores']} cores, TensorFlow {machine['tensorflow']}), {settings['threads']['intra_op']} intra-op "
+        f"thread(s) and {settings['threads']['inter_op']} inter-op thread each. After one untimed call at every "
+        f"input, {settings['rounds']} rounds timed every artifact in a shuffled order: batch 1 is "
+        f"{inputs['batch1']['calls_per_round']} SST-2 dev sentences one at a time, each at its own length; batch "
+        f"{batch} one batch of {batch} dev sentences padded to its longest. Latency is the median over rounds "
+        "of the time a call, with a distribution-free 95% interval; a speed-up is the baseline's median over the "
+        "artifact's, with a 95% paired bootstrap interval over rounds, worded faster or slower only when the "
+        f"interval leaves out 1. Other processes kept {host['other_processes_cpu_cores']:.2f} of the "
+        f"{host['cores']} cores busy on average during the {host['elapsed_s']:.0f} s it ran (1-minute load average "
+        f"{host['load_average_before'][0]:.2f} before, {host['load_average_after'][0]:.2f} after).")
+
+
+def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
+    rows = []
+    for method, points in sweep.items():
+        for p in points:
+            run = p["run"]
+            setting = (f"{run['flops_fraction']:.1%} of encoder FLOPs" if run["kind"] == "structured"
+                       else f"{run['achieved_sparsity']:.0%} sparsity")
+            rows.append({"method": method, "setting": setting, "accuracy": accuracy_text(p["accuracy"], p["sentences"]),
+                         "change": change_text(p["accuracy_change"]),
+                         "parameters": f"{p['sparsity']['parameters']:,}",
+                         "recovery": "yes" if run["recovery"] else "no"})
+    return rows
+
+
+def sweep_curves(sweep: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each method's points for the accuracy-against-sparsity figure (structured: 1 − FLOPs fraction)."""
+    return {method: [{"x": (1 - p["run"]["flops_fraction"]) if p["run"]["kind"] == "structured"
+                      else p["run"]["achieved_sparsity"], "accuracy": p["accuracy"],
+                      "ci": accuracy_interval(p["accuracy"], p["sentences"])} for p in points]
+            for method, points in sweep.items()}
+
+
+def latency_points(m: dict, batch: int) -> list[dict]:
+    """Every timed artifact with its dev accuracy, for the accuracy-against-latency figure."""
+    evaluation, artifacts = m["evaluation"], m["benchmark"]["artifacts"]
+    points = []
+    for name in ("baseline", "pruned", "structured"):
+        accuracy = evaluation[name]["accuracy"]
+        points.append({"label": f"{name} (TF SavedModel)", "marker": "s", "accuracy": accuracy,
+                       **_timed(artifacts[name], accuracy, evaluation[name]["sentences"], batch)})
+        for variant, record in m["deploy"]["models"].get(name, {}).items():
+            accuracy = record["dev"]["accuracy"]
+            points.append({"label": f"{name} (LiteRT {variant})", "marker": "o", "accuracy": accuracy,
+                           **_timed(artifacts[litert_name(name, variant)], accuracy, evaluation[name]["sentences"],
+                                    batch)})
+    return points
+
+
+def _timed(artifact: dict, accuracy: float, sentences: int, batch: int) -> dict:
+    return {"ci": accuracy_interval(accuracy, sentences),
+            "latency": {1: artifact["batch1"], batch: artifact[f"batch{batch}"]}}
+
+
+def _candidates(m: dict, selection: dict) -> dict:
+    """Every shippable artifact with its selection-set accuracy (the choice) and dev accuracy (the report)."""
+    evaluation = m["evaluation"]
+    candidates = {}
+    for name in ("baseline", "pruned", "structured"):
+        candidates[name] = {"label": f"the {name} TF SavedModel", "selection_accuracy": selection[name],
+                            "dev_accuracy": evaluation[name]["accuracy"]}
+        for variant, record in m["deploy"]["models"].get(name, {}).items():
+            candidates[litert_name(name, variant)] = {
+                "label": f"the {name} model as LiteRT {variant}", "selection_accuracy": record["selection"]["accuracy"],
+                "dev_accuracy": record["dev"]["accuracy"]}
+    return candidates
+
+
+def identity_rows(m: dict) -> list[tuple[str, str]]:
+    source, model, evaluation = m["data"]["source"], m["base_model"], m["evaluation"]
+    return [
+        ("SST-2 source", f"{source['kind']}: {source['location']}"),
+        *[(f"source {name}", value) for name, value in source["fingerprints"].items()],
+        ("checkpoint", f"{model['checkpoint']} ({model['architecture']}, {model['parameters']:,} parameters)"),
+        (f"checkpoint {model['weights_file']} sha256", model["weights_sha256"]),
+        *[(f"{name} SavedModel sha256", evaluation[name]["sha256"]) for name in ("baseline", "pruned", "structured")],
+    ]

@@ -1,0 +1,121 @@
+"""The report's figures, drawn from the metrics files alone; every measured value carries its interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _save(fig, folder: Path, name: str) -> Path:
+    path = Path(folder) / f"{name}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def training_figure(train_steps, train_epochs, prune_steps, folder: Path) -> Path:
+    fig, (loss_ax, sparsity_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    loss_ax.plot([r["step"] for r in train_steps], [r["loss"] for r in train_steps], label="baseline fine-tuning")
+    if prune_steps and "loss" in prune_steps[0]:
+        loss_ax.plot([r["step"] for r in prune_steps], [r["loss"] for r in prune_steps], label="pruning fine-tuning")
+    loss_ax.set(xlabel="step", ylabel="training loss (running mean)", title="Training loss")
+    loss_ax.legend()
+    if prune_steps and "sparsity" in prune_steps[0]:
+        sparsity_ax.plot([r["step"] for r in prune_steps], [r["sparsity"] for r in prune_steps], color="C3",
+                         marker="." if len(prune_steps) < 3 else None)
+    sparsity_ax.set(xlabel="pruning step", ylabel="sparsity of targeted kernels", title="Sparsity schedule",
+                    ylim=(0, 1))
+    selection = [r["selection_accuracy"] for r in train_epochs]
+    if selection:
+        inset = loss_ax.inset_axes([0.55, 0.45, 0.4, 0.3])
+        inset.plot(range(1, len(selection) + 1), selection, marker="o")
+        inset.set_title("baseline selection-set accuracy / epoch", fontsize=7)
+        inset.tick_params(labelsize=6)
+    return _save(fig, folder, "training")
+
+
+def sparsity_figure(per_kernel: dict, target: float, folder: Path) -> Path:
+    names = list(per_kernel)
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    ax.bar(range(len(names)), [per_kernel[n] for n in names], color="C2")
+    ax.axhline(target, color="k", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    ax.set_xticks(range(len(names)), [_short_kernel(n) for n in names], rotation=90, fontsize=6)
+    ax.set(ylabel="fraction of zeros", title="Sparsity per kernel in the exported pruned model", ylim=(0, 1))
+    ax.legend()
+    return _save(fig, folder, "sparsity_per_kernel")
+
+
+def units_figure(record: dict, folder: Path) -> Path:
+    """Heads and FFN neurons each encoder layer of the structured model kept."""
+    layers = range(len(record["heads_per_layer"]))
+    fig, (heads_ax, ffn_ax) = plt.subplots(1, 2, figsize=(11, 3.6))
+    heads_ax.bar(layers, record["heads_per_layer"], color="C4")
+    heads_ax.axhline(record["dense_heads"], color="k", linestyle="--", linewidth=1, label="dense")
+    heads_ax.set(xlabel="encoder layer", ylabel="attention heads kept", title="Heads per layer")
+    ffn_ax.bar(layers, record["ffn_widths"], color="C4")
+    ffn_ax.axhline(record["dense_ffn_width"], color="k", linestyle="--", linewidth=1, label="dense")
+    ffn_ax.set(xlabel="encoder layer", ylabel="FFN neurons kept", title="FFN width per layer")
+    heads_ax.legend()
+    return _save(fig, folder, "structured_units_per_layer")
+
+
+def _short_kernel(name: str) -> str:
+    parts = [p for p in name.replace("layer_._", "L").split("/") if p not in ("bert", "distilbert", "encoder",
+                                                                              "transformer", "kernel", "dense")]
+    return "/".join(parts)
+
+
+def sweep_figure(curves: dict[str, list[dict]], baseline: dict, folder: Path) -> Path:
+    """Dev accuracy against sparsity, a line a method, each point with its 95% interval."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for method, points in curves.items():
+        x = [p["x"] for p in points]
+        y = [p["accuracy"] for p in points]
+        errors = [[p["accuracy"] - p["ci"][0] for p in points], [p["ci"][1] - p["accuracy"] for p in points]]
+        ax.errorbar(x, y, yerr=errors, marker="o", capsize=3, label=method)
+    ax.axhspan(*baseline["ci"], color="k", alpha=0.08, label="dense baseline (95% CI)")
+    ax.axhline(baseline["accuracy"], color="k", linestyle="--", linewidth=1)
+    ax.set(xlabel="sparsity of the targeted kernels (structured: 1 − fraction of encoder FLOPs kept)",
+           ylabel="SST-2 dev accuracy", title="Pruned once from the baseline, no fine-tuning")
+    ax.legend(fontsize=8)
+    return _save(fig, folder, "accuracy_vs_sparsity")
+
+
+def latency_figure(points: list[dict], batch_sizes: list[int], folder: Path) -> Path:
+    """Dev accuracy against median latency for every artifact, both with their 95% intervals."""
+    fig, axes = plt.subplots(1, len(batch_sizes), figsize=(6 * len(batch_sizes), 4.4))
+    for ax, batch in zip(axes, batch_sizes):
+        for index, p in enumerate(points):
+            latency = p["latency"][batch]
+            ax.errorbar([latency["median_ms"]], [p["accuracy"]], fmt=p.get("marker", "o"), capsize=3,
+                        xerr=[[latency["median_ms"] - latency["ci95"][0]], [latency["ci95"][1] - latency["median_ms"]]],
+                        yerr=[[p["accuracy"] - p["ci"][0]], [p["ci"][1] - p["accuracy"]]], color=f"C{index % 10}",
+                        label=p["label"])
+        ax.set(xscale="log", xlabel=f"median latency a call, batch {batch} (ms, log scale)",
+               ylabel="SST-2 dev accuracy", title=f"Accuracy against latency, batch {batch}")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    return _save(fig, folder, "accuracy_vs_latency")
+
+
+def length_figure(rows: list[dict], folder: Path) -> Path:
+    """Median latency against sequence length, one line an artifact, a panel a batch size."""
+    batches = sorted({r["batch"] for r in rows})
+    fig, axes = plt.subplots(1, len(batches), figsize=(6 * len(batches), 4.2), squeeze=False)
+    for ax, batch in zip(axes[0], batches):
+        chosen = [r for r in rows if r["batch"] == batch]
+        for index, name in enumerate(dict.fromkeys(r["artifact"] for r in chosen)):
+            line = sorted((r for r in chosen if r["artifact"] == name), key=lambda r: r["length"])
+            ax.errorbar([r["length"] for r in line], [r["median_ms"] for r in line], capsize=3, marker="o",
+                        yerr=[[r["median_ms"] - r["ci95"][0] for r in line],
+                              [r["ci95"][1] - r["median_ms"] for r in line]],
+                        color=f"C{index % 10}", label=name)
+        ax.set(xscale="log", yscale="log", xlabel="tokens a sentence", ylabel="median latency a call (ms)",
+               title=f"Latency against length, batch {batch}")
+        ax.set_xticks([r["length"] for r in chosen], [str(r["length"]) for r in chosen])
+    axes[0][-1].legend(fontsize=7)
+    return _save(fig, folder, "latency_vs_length")

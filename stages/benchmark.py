@@ -1,0 +1,42 @@
+"""Time every exported artifact side by side, with the baseline's A/A check and a length sweep."""
+
+from pathlib import Path
+
+from prunelab import stage
+from prunelab.benchmark.inputs import build_inputs
+from prunelab.benchmark.results import csv_rows
+from prunelab.benchmark.run import LENGTH_BATCH1_CALLS, find_artifacts, run_benchmark
+from prunelab.files import write_csv, write_json
+
+DEV = Path("data/prepared/dev.parquet")
+
+
+def dev_token_ids(max_length: int):
+    """Dev sentences as token ids. Imported here, not above: every worker process re-imports
+    this script, and a LiteRT worker has no use for TensorFlow and transformers."""
+    import pandas as pd
+
+    from prunelab.batching import encode
+    from prunelab.modeling import load_tokenizer
+
+    frame = pd.read_parquet(DEV)
+    encoded = encode(load_tokenizer(Path("models/base")), frame["sentence"], frame["label"], max_length)
+    return encoded.token_ids, encoded.pad_id
+
+
+def main(params):
+    spec = params.benchmark
+    token_ids, pad_id = dev_token_ids(params.model.max_length)
+    inputs = build_inputs(token_ids, pad_id, spec.batch1_sentences, spec.batch_size, spec.lengths,
+                          LENGTH_BATCH1_CALLS, params.seed)
+    report = run_benchmark(find_artifacts(Path("models")), inputs, spec, params.seed)
+    report["settings"]["inputs_from"] = str(DEV)
+    write_json("metrics/benchmark.json", report)
+    write_csv("metrics/benchmark_by_length.csv", csv_rows(report["by_length"]))
+    settings = [s.name for s in inputs.main]
+    for name, compared in {"A/A": report["aa"], **report["against_baseline"]}.items():
+        print(f"{name}: " + "; ".join(f"{s} {compared[s]['verdict']}" for s in settings), flush=True)
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,29 @@
+"""The structured model: heads and FFN neurons removed to prune.structured.flops_target, recovered, exported."""
+
+from pathlib import Path
+
+from prunelab import stage
+from prunelab.batching import encode_prepared
+from prunelab.export import export_saved_model
+from prunelab.files import write_json
+from prunelab.modeling import load_checkpoint
+from prunelab.points import prune_structured, structured_importance
+from prunelab.training import TrainConfig
+
+BASELINE = Path("models/baseline/checkpoint")
+
+
+def main(params):
+    spec = params.prune.structured
+    recovery = TrainConfig.from_spec(params.prune.structured_fine_tuning, params.seed, params.train.bucket_lengths)
+    model, tokenizer = load_checkpoint(BASELINE)
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
+    teacher = load_checkpoint(BASELINE)[0] if recovery.uses_teacher and recovery.epochs else None
+    importance = structured_importance(model, spec, data["train"], params.seed)
+    point = prune_structured(model, spec, spec.flops_target, data, recovery, importance, teacher)
+    export_saved_model(point.model, Path("models/structured"))
+    write_json("metrics/structured.json", point.record | {"epochs": point.epochs})
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,122 @@
+"""params.yaml is validated once, before any data or model is touched; bad input gets one line naming the key."""
+
+import copy
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from prunelab.errors import ParamsError
+from prunelab.params import load_params, parse_params
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def edited(changes: dict) -> dict:
+    """The default params with each dotted key of ``changes`` set to its value."""
+    raw = copy.deepcopy(DEFAULT)
+    for key, new in changes.items():
+        *parents, last = key.split(".")
+        node = raw
+        for part in parents:
+            node = node[part]
+        node[last] = new
+    return raw
+
+
+BAD_INPUT = [
+    # (what is changed, the message's essential words)
+    ({"prune.sparsty": 0.8}, "prune.sparsty is not a known key; did you mean prune.sparsity?"),
+    ({"prune.structured.flops_targt": 0.4},
+     "prune.structured.flops_targt is not a known key; did you mean prune.structured.flops_target?"),
+    ({"prune.sparsity": "half"}, "prune.sparsity: input should be a valid number (got 'half')"),
+    ({"prune.sparsity": 1.5}, "prune.sparsity: input should be less than 1 (got 1.5)"),
+    ({"prune.structured.flops_target": 0}, "prune.structured.flops_target: input should be greater than 0 (got 0)"),
+    ({"prune.structured.min_fraction": 0.9}, "prune.structured.min_fraction 0.9 keeps at least 90%"),
+    ({"prune.method": "wanda", "prune.schedule": "gradual"},
+     "prune.schedule gradual: prune.method wanda prunes once; set prune.schedule to oneshot"),
+    ({"prune.n_m": "2:4", "prune.sparsity": 0.7, "prune.schedule": "oneshot"},
+     "prune.n_m 2:4 prunes exactly 0.5 of the weights, not sparsity 0.7; set prune.sparsity to 0.5"),
+    ({"prune.method": "structured", "prune.n_m": "2:4"}, "prune.method 'structured' is not a pruning method here"),
+    ({"train.bucket_lengths": [16, 32, 64, 256]}, "train.bucket_lengths [16, 32, 64, 256] must be increasing"),
+    ({"prune.scope": "everywhere"}, "prune.scope: input should be 'global', 'per_layer' or 'per_output'"),
+    ({"sweep.methods": {"magnitude": "global", "sparsegpt": "global"}},
+     "sweep.methods.sparsegpt ranks within global; sparsegpt needs per_output or per_layer"),
+    ({"deploy.variants": ["int4"]}, "deploy.variants.0: input should be 'fp32', 'int8' or 'fp16'"),
+    ({"prune.method": "obs"}, "prune.method 'obs' is not one of magnitude, wanda, sparsegpt"),
+    ({"prune.sparsity": 1.0}, "prune.sparsity: input should be less than 1 (got 1.0)"),
+    ({"prune.n_m": "2:4"}, "prune.schedule gradual: prune.n_m 2:4 prunes once"),
+    ({"prune.method": "sparsegpt", "prune.schedule": "oneshot"},
+     "prune.scope global: sparsegpt prunes each kernel on its own; set prune.scope to per_output or per_layer"),
+    ({"prune.n_m": "4:2", "prune.schedule": "oneshot"}, "prune.n_m 4:2 needs 0 < N < M"),
+    ({"prune.structured.score": "random"}, "prune.structured.score: input should be 'fisher' or 'taylor'"),
+    ({"seed": "42"}, "seed: input should be a valid integer (got '42')"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_INPUT, ids=[next(iter(c)) for c, _ in BAD_INPUT])
+def test_bad_input_is_one_line_naming_the_key(change, message):
+    with pytest.raises(ParamsError) as caught:
+        parse_params(edited(change))
+    text = str(caught.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_the_default_params_are_valid_and_typed():
+    params = load_params(REPO / "params.yaml")
+    assert params.prune.pattern is None
+    assert params.prune.fine_tuning.learning_rate == DEFAULT["prune"]["learning_rate"]
+    with pytest.raises(ValidationError):
+        params.prune.sparsity = 0.3  # frozen: the library cannot change what was validated
+
+
+def test_structured_recovery_is_resolved_once_key_by_key():
+    raw = edited({"prune.structured.recovery": {"learning_rate": 3.0e-4, "distill": {"hidden_weight": 2.0}}})
+    recovery = parse_params(raw).prune.structured_fine_tuning
+    assert recovery.learning_rate == 3.0e-4 and recovery.distill.hidden_weight == 2.0
+    assert recovery.distill.alpha == DEFAULT["prune"]["distill"]["alpha"]  # untouched keys inherit
+    assert recovery.epochs == DEFAULT["prune"]["epochs"]
+
+
+def test_recovery_may_not_override_what_is_not_fine_tuning():
+    with pytest.raises(ParamsError, match="prune.structured.recovery.sparsity is not a known key"):
+        parse_params(edited({"prune.structured.recovery": {"sparsity": 0.9}}))
+
+
+def test_n_m_sets_the_pattern():
+    params = parse_params(edited({"prune.n_m": "2:4", "prune.sparsity": 0.5, "prune.schedule": "oneshot"}))
+    assert params.prune.pattern == (2, 4)
+
+
+def run_stage(name: str, work: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SST2_DIR": str(work / "no-such-folder")}
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), *(["magnitude"] if name == "sweep"
+                                                                                  else [])],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("change, message", BAD_INPUT, ids=[next(iter(c)) for c, _ in BAD_INPUT])
+def test_a_stage_refuses_bad_params_before_touching_anything(tmp_path, change, message):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(edited(change), sort_keys=False))
+    result = run_stage("source", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: params.yaml: {result.stderr.split(': ', 2)[2].strip()}"]
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_an_expensive_stage_refuses_within_seconds(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(edited({"prune.sparsty": 0.8}), sort_keys=False))
+    started = time.perf_counter()
+    result = run_stage("prune", tmp_path)
+    assert result.returncode == 1 and "did you mean prune.sparsity?" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.perf_counter() - started < 60  # TensorFlow's import, no model or data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]

