@@ -34,10 +34,19 @@ lint: setup
 test: lint
 	python -m pytest
 
+# The default pipeline at several seeds, as queued DVC experiments (each in a temporary copy of
+# the workspace), then mean ± sd across seeds of what the report claims.
+SEEDS ?= 1 2 3
+.PHONY: seeds
+seeds: setup
+	for seed in $(SEEDS); do dvc exp run --queue -S seed=$$seed -n seed-$$seed; done
+	dvc queue start -j 1
+	python -m prunelab.seeds --wait
+
 clean:
 	rm -rf $(VENV)
 
-# Versioned outputs to and from a DVC remote (docs/sharing.md): the default one in .dvc/config,
+# Versioned outputs to and from a DVC remote (README: Share your results): the default one in .dvc/config,
 # a folder beside the checkout, or another by name: `make push REMOTE=lab`.
 .PHONY: push pull
 push: setup

@@ -197,7 +197,7 @@ class BenchmarkSpec(Spec):
     batch1_sentences: PositiveInt = 16
     batch_size: PositiveInt = 32
     lengths: list[PositiveInt] = [16, 32, 64, 128]
-    length_rounds: PositiveInt = 10
+    length_rounds: PositiveInt = 6
     threads: PositiveInt | None = None
     aa_max_halfwidth: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
 

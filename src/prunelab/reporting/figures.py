@@ -8,6 +8,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+
+
+def _plain_log_axis(axis) -> None:
+    """Ticks at 1, 2 and 5 of each decade, labelled as plain numbers (a range under a decade stays readable)."""
+    axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _save(fig, folder: Path, name: str) -> Path:
@@ -98,6 +106,7 @@ def latency_figure(points: list[dict], batch_sizes: list[int], folder: Path) -> 
                         label=p["label"])
         ax.set(xscale="log", xlabel=f"median latency a call, batch {batch} (ms, log scale)",
                ylabel="SST-2 dev accuracy", title=f"Accuracy against latency, batch {batch}")
+        _plain_log_axis(ax.xaxis)
     axes[-1].legend(fontsize=7, loc="lower right")
     return _save(fig, folder, "accuracy_vs_latency")
 
@@ -116,6 +125,8 @@ def length_figure(rows: list[dict], folder: Path) -> Path:
                         color=f"C{index % 10}", label=name)
         ax.set(xscale="log", yscale="log", xlabel="tokens a sentence", ylabel="median latency a call (ms)",
                title=f"Latency against length, batch {batch}")
+        _plain_log_axis(ax.yaxis)
         ax.set_xticks([r["length"] for r in chosen], [str(r["length"]) for r in chosen])
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     axes[0][-1].legend(fontsize=7)
     return _save(fig, folder, "latency_vs_length")

@@ -1,0 +1,30 @@
+import pytest
+
+from prunelab.seeds import experiments, markdown, summary
+
+
+def run(name, seed, baseline, drop, speedup):
+    return {"rev": f"rev-{name}", "name": name, "data": {
+        "params": {"params.yaml": {"data": {"seed": seed}}},
+        "metrics": {"metrics/evaluation.json": {"data": {
+                        "baseline": {"accuracy": baseline},
+                        "comparison": {"pruned": {"accuracy_change": {"points": drop}}}}},
+                    "metrics/benchmark.json": {"data": {
+                        "against_baseline": {"structured": {"batch32": {"ratio": speedup}}}}}}}}
+
+
+def test_experiments_are_found_wherever_dvc_nests_them_and_summarised_per_seed():
+    shown = [{"rev": "workspace", **run("workspace", 42, 0.868, -0.9, 1.6)},
+             {"rev": "abc", "experiments": [{"revs": [run("seed-1", 1, 0.860, -1.2, 1.5)]},
+                                            {"revs": [run("seed-2", 2, 0.870, -0.6, 1.7)]}]}]
+    runs = experiments(shown)
+    assert set(runs) == {"workspace", "seed-1", "seed-2"}
+    rows = {row["measure"]: row for row in summary(runs)}
+    baseline = rows["baseline dev accuracy"]
+    assert list(baseline["values"]) == [1, 2, 42]
+    assert baseline["mean"] == pytest.approx((0.868 + 0.860 + 0.870) / 3)
+    assert baseline["sd"] == pytest.approx(0.005292, abs=1e-6)
+    assert rows["structured speed-up, batch 32"]["mean"] == pytest.approx(1.6)
+    assert rows["structured dev accuracy"]["n"] == 0 and rows["structured dev accuracy"]["mean"] is None
+    table = markdown(summary(runs))
+    assert "| baseline dev accuracy | 0.8600 | 0.8700 | 0.8680 | 0.8660 ± 0.0053 |" in table
