@@ -1,9 +1,7 @@
 import numpy as np
-import pytest
 
 from conftest import random_encoded
-from prunelab.batching import bucketed_dataset, check_buckets, padded_batches, steps_per_epoch
-from prunelab.errors import ParamsError
+from prunelab.batching import bucketed_dataset, padded_batches, steps_per_epoch
 
 BUCKETS = [8, 16, 32, 40]
 
@@ -38,9 +36,3 @@ def test_padded_batches_keep_order_and_pad_to_longest():
     (ids, mask), *_ = padded_batches(data, 4)
     assert ids.shape == (4, max(len(s) for s in data.token_ids[:4]))
     assert np.array_equal(ids[0, : len(data.token_ids[0])], data.token_ids[0])
-
-
-@pytest.mark.parametrize("buckets", [[16, 32], [], [1, 64], [16, 128]])
-def test_bucket_lengths_must_end_at_max_length(buckets):
-    with pytest.raises(ParamsError, match="bucket_lengths"):
-        check_buckets(buckets, 64)

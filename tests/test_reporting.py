@@ -128,6 +128,13 @@ def test_headline_states_split_interval_and_verdicts_from_the_run_records():
     assert "faster: 1.65×" in structured  # 280 / 170 at batch 32
 
 
+def test_contributions_are_stated_for_the_variants_that_exist():
+    lines = build_context(metrics(), PARAMS, {})["contributions"]
+    assert [line.split(":")[0] for line in lines] == ["+ int8 weights (baseline, int8)",
+                                                       "+ structured pruning (structured, int8)"]
+    assert lines[1].startswith("+ structured pruning (structured, int8): batch 1 faster: 5.00×")
+
+
 def test_figures_points_carry_intervals():
     m = metrics()
     points = latency_points(m, 32)

@@ -1,18 +1,26 @@
-from prunelab.sweep import structured_runs
+import numpy as np
+import pytest
 
-ONE_SHOT, FINE_TUNE = None, "fine-tuning settings"
-
-
-def test_the_main_structured_point_is_added_fine_tuned():
-    runs = structured_runs([0.3, 0.5, 0.7], ONE_SHOT, 0.5, FINE_TUNE)
-    assert runs == [(0.3, None, False), (0.5, None, False), (0.7, None, False), (0.5, FINE_TUNE, True)]
+from conftest import random_encoded, tiny_model
+from prunelab.pruning.methods import Recipe
+from prunelab.sweep import sweep_unstructured
 
 
-def test_with_every_point_fine_tuned_the_main_point_is_not_trained_twice():
-    runs = structured_runs([0.3, 0.5], FINE_TUNE, 0.5, FINE_TUNE)
-    assert runs == [(0.3, FINE_TUNE, False), (0.5, FINE_TUNE, True)]
-    assert structured_runs([0.3], FINE_TUNE, 0.5, FINE_TUNE)[-1] == (0.5, FINE_TUNE, True)
-
-
-def test_without_recovery_epochs_there_is_no_main_point():
-    assert structured_runs([0.5], ONE_SHOT, None, None) == [(0.5, None, False)]
+def test_every_point_starts_from_the_baseline_and_is_measured_alike():
+    model = tiny_model("bert")
+    before = [v.numpy().copy() for v in model.weights]
+    data = {"train": random_encoded(32, seed=1), "selection": random_encoded(16, seed=2),
+            "dev": random_encoded(24, seed=3)}
+    recipes = [Recipe("magnitude", sparsity, "global", ("attention", "ffn"), calibration_size=8)
+               for sparsity in (0.3, 0.7)]
+    points = sweep_unstructured(model, recipes, data, recovery=None, seed=0)
+    assert [p["run"]["achieved_sparsity"] for p in points] == [pytest.approx(0.3, abs=1e-3),
+                                                               pytest.approx(0.7, abs=1e-3)]
+    for point in points:
+        assert point["split"] == "dev" and point["sentences"] == 24
+        assert point["sparsity"]["targeted_sparsity"] == pytest.approx(point["run"]["achieved_sparsity"])
+        change = point["accuracy_change"]
+        assert change["sentences_gained"] - change["sentences_lost"] == round(change["points"] / 100 * 24)
+        assert point["run"]["recovery"] is None and point["run"]["epochs_run"] == 0
+    # The model is the baseline again afterwards: the 0.7 point did not start from the 0.3 one.
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights))

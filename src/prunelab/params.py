@@ -223,7 +223,7 @@ class Params(Spec):
     @model_validator(mode="after")
     def _buckets_end_at_max_length(self):
         lengths = self.train.bucket_lengths
-        if lengths != sorted(set(lengths)) or lengths[0] < 2 or lengths[-1] != self.model.max_length:
+        if not lengths or lengths != sorted(set(lengths)) or lengths[0] < 2 or lengths[-1] != self.model.max_length:
             raise ValueError(
                 f"train.bucket_lengths {lengths} must be increasing lengths >= 2 ending at model.max_length "
                 f"({self.model.max_length}), for example [16, 32, 64, {self.model.max_length}]")

@@ -43,6 +43,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "deploy_gate": (f"Each LiteRT variant was kept only if its selection-set accuracy was within "
                         f"{m['deploy']['max_accuracy_drop']:g} points of the SavedModel it was converted from."),
         "batch_size": batch,
+        "contributions": contributions(benchmark["against_baseline"], batch),
         "speed_note": speed_note(evaluation),
         "measurement": measurement_text(benchmark, evaluation["machine"], batch),
         "epochs": {"baseline": m["train_epochs"], "pruned": m["prune"]["epochs"],
@@ -74,6 +75,16 @@ def headline(m: dict, batch: int) -> list[str]:
             f"baseline's: batch 1 {speed_text(against[name]['batch1'])}, batch {batch} "
             f"{speed_text(against[name][f'batch{batch}'])}.")
     return sentences
+
+
+def contributions(against: dict, batch: int) -> list[str]:
+    """What each step adds, every one against the dense TF SavedModel: the runtime, then int8, then structure."""
+    steps = [("the LiteRT runtime alone (baseline, fp32)", "baseline_fp32_litert"),
+             ("+ int8 weights (baseline, int8)", "baseline_int8_litert"),
+             ("+ structured pruning (structured, int8)", "structured_int8_litert"),
+             ("+ unstructured zeros instead (pruned, int8)", "pruned_int8_litert")]
+    return [f"{label}: batch 1 {speed_text(against[name]['batch1'])}; batch {batch} "
+            f"{speed_text(against[name][f'batch{batch}'])}" for label, name in steps if name in against]
 
 
 def split_rows(data: dict) -> list[dict]:
