@@ -27,7 +27,7 @@ def test_fine_tuning_learns_a_learnable_task():
     model = tiny_model("bert", seed=0)
     before = accuracy_in_memory(model, validation, 32)
     steps, epochs = fine_tune(model, train, validation, config(epochs=4, learning_rate=3e-3), label="test")
-    assert epochs[-1]["val_accuracy"] > max(before, 0.75)
+    assert epochs[-1]["selection_accuracy"] > max(before, 0.75)
     assert steps[-1]["loss"] < steps[0]["loss"]
 
 
