@@ -41,7 +41,8 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "aa": aa_text(benchmark["aa"], batch),
         "deployment": deployment_rows(m["deploy"], benchmark, evaluation, batch),
         "deploy_gate": (f"Each LiteRT variant was kept only if its selection-set accuracy was within "
-                        f"{m['deploy']['max_accuracy_drop']:g} accuracy points of the SavedModel it was converted from."),
+                        f"{m['deploy']['max_accuracy_drop']:g} accuracy points of the SavedModel it was converted "
+                        "from."),
         "batch_size": batch,
         "contributions": contributions(benchmark["against_baseline"], batch),
         "speed_note": speed_note(evaluation),
