@@ -43,6 +43,13 @@ seeds: setup
 	dvc queue start -j 1
 	python -m prunelab.seeds --wait
 
+# Training and inference throughput of the base model on the training subset, against this CPU's
+# matrix-product roofline (needs data/prepared and models/base: `make repro` or `dvc pull` first).
+# Try a setting in minutes: `TF_ENABLE_ONEDNN_OPTS=0 make bench`, `make bench ARGS="--buckets 16,32,64,128"`.
+.PHONY: bench
+bench: setup
+	python -m prunelab.throughput $(ARGS)
+
 clean:
 	rm -rf $(VENV)
 

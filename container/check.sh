@@ -27,7 +27,11 @@
 # Knobs: SST2_DIR (default ../shared/data/sst2), BASE_IMAGE (the local base; any other
 # value is used as is, e.g. python:3.11-slim-bookworm where a registry is reachable),
 # NO_CACHE=1 (build without podman's layer cache), CONTAINER_CHECK_TESTS=0 (leave out step 6,
-# the test suite in the image: CI does, as it runs the suite on the host already).
+# the test suite in the image: CI does, as it runs the suite on the host already), FULL=1
+# (steps 6 and 7 replaced by the default params' full `dvc repro`, about half an hour on 2 cores,
+# with each stage's peak memory in the container read from its memory cgroup by
+# container/stage_memory.py; the table is printed and kept in FULL_OUT, default
+# container/full-run.json in this checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -39,6 +43,8 @@ PROJECT=prunelab-check
 SST2_DIR=$(realpath "${SST2_DIR:-$REPO/../shared/data/sst2}")
 NO_CACHE=${NO_CACHE:-0}
 RUN_TESTS=${CONTAINER_CHECK_TESTS:-1}
+FULL=${FULL:-0}
+FULL_OUT=$(realpath -m "${FULL_OUT:-$REPO/container/full-run.json}")
 MAKE=${MAKE:-make}
 TOOLS=${CONTAINER_TOOLS:-$REPO/.venv/container-tools}/bin  # made by `make container-lint`
 APP_UID=1000  # the Dockerfile's USER
@@ -234,12 +240,18 @@ tests() {
 }
 
 # --- 7./8. pipeline ---------------------------------------------------------------
+# The stage names `dvc stage list` prints; podman-compose's first call in a project also prints
+# the 64-hex id of the pod it creates, which is not a stage.
+stage_names() {
+    compose run --rm -T --no-deps pipeline dvc stage list --name-only | awk '{ print $1 }' |
+        grep -vE '^([0-9a-f]{64})?$' | sort -u | tr '\n' ' '
+}
+
 stages_run() { { grep -oE "Running stage '[^']+'" "$1" || true; } | sed -E "s/Running stage '(.*)'/\1/" | sort -u | tr '\n' ' '; }
 
 repro() {
     compose run --rm -T --no-deps pipeline python container/tiny_params.py params.yaml
-    compose run --rm -T --no-deps pipeline dvc stage list --name-only >"$WORK/stages.log"
-    local expected; expected=$(awk '{ print $1 }' "$WORK/stages.log" | grep -v '^$' | sort -u | tr '\n' ' ')
+    local expected; expected=$(stage_names)
     log "stages: $expected"
     compose run --rm -T pipeline 2>&1 | tee "$WORK/repro1.log"
     local ran; ran=$(stages_run "$WORK/repro1.log")
@@ -255,6 +267,18 @@ repro() {
     local foreign; foreign=$(find "$WS" ! -uid "$APP_UID" | head -n 3)
     [[ -z $foreign ]] || die "files not owned by $APP_UID in the workspace: $foreign"
     log "every stage ran; outputs in the workspace, owned by $APP_UID; $n files in the volume ${PROJECT}_dvc-cache ($(du -sh "$volume" | cut -f1))"
+}
+
+full_repro() {
+    # The default params as committed; the stages' memory is watched from the host.
+    prepare_workspace
+    local expected; expected=$(stage_names)
+    compose run --rm -T --name "${PROJECT}-full" pipeline 2>&1 |
+        "$TOOLS/python" container/stage_memory.py "${PROJECT}-full" "$FULL_OUT" | tee "$WORK/repro1.log"
+    local ran; ran=$(stages_run "$WORK/repro1.log")
+    [[ $ran == "$expected" ]] || die "stages run: '$ran', expected '$expected'"
+    [[ -s $WS/reports/report.html ]] || die "missing output: reports/report.html"
+    log "every stage ran at full size inside the service's limits; per-stage memory in $FULL_OUT"
 }
 
 rerun() {
@@ -296,7 +320,11 @@ step "lint (compose schema, hadolint)" lint
 step "base image ($BASE_IMAGE)" base
 step "build ($IMAGE$([[ $NO_CACHE == 1 ]] && echo ', no layer cache'))" build
 step "podman run: image facts (user, CPU-only, env, context)" runtime
-step "compose run test: the test suite$([[ $RUN_TESTS == 0 ]] && echo ' (LEFT OUT: CONTAINER_CHECK_TESTS=0)')" tests
-step "compose run pipeline: tiny-params dvc repro" repro
+if [[ $FULL == 1 ]]; then
+    step "compose run pipeline: the default params' full dvc repro, memory per stage" full_repro
+else
+    step "compose run test: the test suite$([[ $RUN_TESTS == 0 ]] && echo ' (LEFT OUT: CONTAINER_CHECK_TESTS=0)')" tests
+    step "compose run pipeline: tiny-params dvc repro" repro
+fi
 step "podman run IMAGE: its CMD again, nothing to rerun" rerun
 step "compose up report: report.html on 127.0.0.1" report

@@ -10,7 +10,7 @@ from prunelab.reporting.context import build_context, latency_points, sweep_curv
 from prunelab.reporting.render import render
 
 OUT = Path("reports")
-JSON = ("data", "base_model", "prune", "structured", "evaluation", "sparsity_per_kernel", "benchmark")
+JSON = ("data", "base_model", "train", "prune", "structured", "evaluation", "sparsity_per_kernel", "benchmark")
 CSV = ("train_steps", "train_epochs", "prune_steps")
 
 

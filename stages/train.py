@@ -8,6 +8,7 @@ from prunelab.batching import encode_prepared
 from prunelab.export import export_saved_model
 from prunelab.files import write_csv, write_json
 from prunelab.modeling import load_checkpoint, save_checkpoint
+from prunelab.throughput import fine_tuning_throughput
 from prunelab.training import TrainConfig, fine_tune
 
 OUT = Path("models/baseline")
@@ -18,6 +19,7 @@ def main(params):
     model, tokenizer = load_checkpoint(Path("models/base"))
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     step_rows, epoch_rows = fine_tune(model, data["train"], data["selection"], config, label="train")
+    throughput = fine_tuning_throughput(epoch_rows, model.config)  # measured here: same process, same load
 
     staging = OUT.with_name(OUT.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -28,7 +30,8 @@ def main(params):
     write_csv("metrics/train_steps.csv", step_rows)
     write_csv("metrics/train_epochs.csv", epoch_rows)
     write_json("metrics/train.json", {"selection_accuracy": epoch_rows[-1]["selection_accuracy"],
-                                      "train_seconds": epoch_rows[-1]["seconds"], "steps": step_rows[-1]["step"]})
+                                      "train_seconds": epoch_rows[-1]["seconds"], "steps": step_rows[-1]["step"],
+                                      "throughput": throughput})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 import numpy as np
 
 from conftest import random_encoded
-from prunelab.batching import bucketed_dataset, padded_batches, steps_per_epoch
+from prunelab.batching import bucketed_dataset, logits_in_data_order, padded_batches, steps_per_epoch
 
 BUCKETS = [8, 16, 32, 40]
 
@@ -36,3 +36,17 @@ def test_padded_batches_keep_order_and_pad_to_longest():
     (ids, mask), *_ = padded_batches(data, 4)
     assert ids.shape == (4, max(len(s) for s in data.token_ids[:4]))
     assert np.array_equal(ids[0, : len(data.token_ids[0])], data.token_ids[0])
+
+
+def test_logits_come_back_in_data_order_whatever_the_batching():
+    data = random_encoded(37, seed=4)
+    seen_widths = []
+
+    def logits_of(ids, mask):  # each row's own length and first id, so any mix-up shows
+        seen_widths.append(ids.shape[1])
+        return np.stack([mask.sum(1), ids[:, 1]], axis=1).astype(np.float32)
+
+    logits = logits_in_data_order(logits_of, data, batch_size=8)
+    assert logits[:, 0].tolist() == data.lengths.tolist()
+    assert logits[:, 1].tolist() == [ids[1] for ids in data.token_ids]
+    assert seen_widths == sorted(seen_widths)  # shortest first: little padding

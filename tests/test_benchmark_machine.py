@@ -59,6 +59,14 @@ def test_monitor_subtracts_our_processes_and_names_the_busiest_others_even_short
                            "the busiest: python -m pytest tests/test_x.py (pid 300) 0.60, short (pid 600) 0.40")
 
 
+def test_processes_that_round_to_no_cpu_are_not_named():
+    usage = {"other_processes_cpu_cores": 0.03, "top_other_processes": [
+        {"pid": 1, "command": "init", "cpu_cores": 0.001}, {"pid": 2, "command": "job", "cpu_cores": 0.02}]}
+    assert describe_others(usage, cores=2) == "other processes kept 0.03 of 2 cores busy; the busiest: job (pid 2) 0.02"
+    usage["top_other_processes"] = usage["top_other_processes"][:1]
+    assert describe_others(usage, cores=2) == "other processes kept 0.03 of 2 cores busy"
+
+
 def test_descendants_follow_the_whole_tree(tmp_path):
     fake_proc(tmp_path, 0, {10: ("a", 1, 0), 11: ("b", 10, 0), 12: ("c", 11, 0), 13: ("d", 1, 0)})
     assert descendants(snapshot(tmp_path).processes, 10) == {10, 11, 12}

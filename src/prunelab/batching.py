@@ -107,6 +107,17 @@ def padded_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.
     return batches
 
 
+def logits_in_data_order(logits_of, data: Encoded, batch_size: int) -> np.ndarray:
+    """``logits_of(input_ids, attention_mask)`` over every sentence, batched shortest first (little
+    padding), returned in ``data``'s order. Serves Keras models, SavedModels and LiteRT files alike."""
+    order = data.length_order()
+    batches = padded_batches(data.take(order), batch_size)
+    logits = np.concatenate([np.asarray(logits_of(ids, mask)) for ids, mask in batches])
+    in_order = np.empty_like(logits)
+    in_order[order] = logits
+    return in_order
+
+
 PREPARED_SPLITS = ("train", "selection", "dev")
 
 

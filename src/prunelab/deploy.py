@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from prunelab.batching import Encoded, padded_batches
+from prunelab.batching import Encoded, logits_in_data_order
 from prunelab.errors import UserError
 from prunelab.runtime import SIGNATURE, Artifact, load_artifact
 from prunelab.serving import export_text_saved_model, write_tokenizer_files
@@ -61,12 +61,8 @@ def _check_open_inputs(flatbuffer: bytes, saved_model: Path, variant: str) -> No
 
 
 def predict_logits(artifact: Artifact, data: Encoded, batch_size: int) -> np.ndarray:
-    """Logits of every sentence in data order; batched shortest first, so batches carry little padding."""
-    order = data.length_order()
-    batches = padded_batches(data.take(order), batch_size)
-    logits = np.empty((len(data), 2), dtype=np.float32)
-    logits[order] = np.concatenate([artifact.logits(ids, mask) for ids, mask in batches])
-    return logits
+    """Logits of every sentence in data order."""
+    return logits_in_data_order(artifact.logits, data, batch_size)
 
 
 def compare_predictions(labels: np.ndarray, reference: np.ndarray, candidate: np.ndarray) -> dict:

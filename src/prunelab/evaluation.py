@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from prunelab.accuracy import accuracy_change, classification_metrics
-from prunelab.batching import Encoded, padded_batches
+from prunelab.batching import Encoded, logits_in_data_order
 from prunelab.flops import encoder_flops
 from prunelab.memory import peak_rss_mb, rss_mb
 from prunelab.modeling import canonical_name, encoder_layer_index, weight_group
@@ -119,11 +119,10 @@ def _measure_in_this_process(folder: str, data: Encoded, target_groups: list, ba
         for name, kernel in weights.items():
             if weight_group(name) in target_groups:
                 check_n_m(kernel, *n_m, name=canonical_name(name))
-    order = data.length_order()
-    logits = np.concatenate([
-        serve(input_ids=tf.constant(ids), attention_mask=tf.constant(mask))["logits"].numpy()
-        for ids, mask in padded_batches(data.take(order), batch_size)])
-    predictions = logits[np.argsort(order)].argmax(-1)
+    logits = logits_in_data_order(
+        lambda ids, mask: serve(input_ids=tf.constant(ids), attention_mask=tf.constant(mask))["logits"].numpy(),
+        data, batch_size)
+    predictions = logits.argmax(-1)
     return {
         **({"n_m_verified": f"{n_m[0]}:{n_m[1]}"} if n_m else {}),
         **classification_metrics(data.labels, predictions),

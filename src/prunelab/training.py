@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from transformers import create_optimizer
 
-from prunelab.batching import Encoded, bucketed_dataset, padded_batches, steps_per_epoch
+from prunelab.batching import Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
 from prunelab.params import FineTuneSpec
 
 
@@ -69,14 +69,15 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
         num_warmup_steps=int(config.warmup_ratio * total_steps),
         weight_decay_rate=config.weight_decay,
     )
-    train_step = _make_train_step(model, optimizer, pruner, teacher if config.uses_teacher else None, config)
+    train_step = make_train_step(model, optimizer, pruner, teacher if config.uses_teacher else None, config)
     dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
 
     step_rows, epoch_rows = [], []
     step = 0
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        losses, hits, seen = [], 0, 0
+        losses, hits, seen, padded_tokens = [], 0, 0, 0
+        epoch_started = time.perf_counter()
         for features, labels in dataset:
             if pruner is not None:
                 pruner.update(step)
@@ -84,6 +85,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
             losses.append(float(loss))
             hits += int(correct)
             seen += int(labels.shape[0])
+            padded_tokens += int(np.prod(features["input_ids"].shape))
             step += 1
             if step % config.log_every == 0 or step == total_steps:
                 row = {
@@ -97,10 +99,12 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
                     row["sparsity"] = round(pruner.sparsity(), 5)
                 step_rows.append(row)
                 _print_progress(label, epoch, config.epochs, step, total_steps, row, time.perf_counter() - started)
+        steps_seconds = time.perf_counter() - epoch_started  # the training steps alone, not the evaluation below
         accuracy = accuracy_in_memory(model, selection, config.batch_size)
         epoch_rows.append(
             {"epoch": epoch, "train_loss": round(float(np.mean(losses)), 5), "train_accuracy": round(hits / seen, 5),
-             "selection_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1)}
+             "selection_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1),
+             "sentences": seen, "padded_tokens": padded_tokens, "steps_seconds": round(steps_seconds, 2)}
         )
         print(f"[{label}] epoch {epoch}/{config.epochs}: selection-set accuracy {accuracy:.4f}", flush=True)
     if pruner is not None:
@@ -108,7 +112,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     return step_rows, epoch_rows
 
 
-def _make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
+def make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
     cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     kl_divergence = tf.keras.losses.KLDivergence()
     alpha, temperature, hidden_weight = config.distill_alpha, config.distill_temperature, config.distill_hidden_weight
@@ -172,10 +176,7 @@ def predict_in_memory(model, data: Encoded, batch_size: int) -> np.ndarray:
     def logits_of(input_ids, attention_mask):
         return model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
 
-    order = data.length_order()
-    batches = padded_batches(data.take(order), batch_size)
-    logits = np.concatenate([logits_of(ids, mask).numpy() for ids, mask in batches])
-    return logits[np.argsort(order)]
+    return logits_in_data_order(lambda ids, mask: logits_of(ids, mask).numpy(), data, batch_size)
 
 
 def accuracy_in_memory(model, data: Encoded, batch_size: int) -> float:

@@ -146,6 +146,7 @@ class Monitor:
 
 def describe_others(usage: dict, cores: int) -> str:
     """For a warning: "other processes kept 1.30 of 2 cores busy; the busiest: python (pid 812) 0.80, ..."."""
-    top = ", ".join(f"{p['command']} (pid {p['pid']}) {p['cpu_cores']:.2f}" for p in usage["top_other_processes"])
+    top = ", ".join(f"{p['command']} (pid {p['pid']}) {p['cpu_cores']:.2f}" for p in usage["top_other_processes"]
+                    if round(p["cpu_cores"], 2) > 0)  # a process that shows as 0.00 explains nothing
     return (f"other processes kept {usage['other_processes_cpu_cores']:.2f} of {cores} cores busy"
             + (f"; the busiest: {top}" if top else ""))

@@ -47,6 +47,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "contributions": contributions(benchmark["against_baseline"], batch),
         "speed_note": speed_note(evaluation),
         "measurement": measurement_text(benchmark, evaluation["machine"], batch),
+        "throughput": throughput_text(m["train"]["throughput"]),
         "epochs": {"baseline": m["train_epochs"], "pruned": m["prune"]["epochs"],
                    "structured": m["structured"]["epochs"]},
         "pruned_recipe": describe_pruned(m["prune"]),
@@ -130,6 +131,14 @@ def measurement_text(benchmark: dict, machine: dict, batch: int) -> str:
         f"interval leaves out 1. Other processes kept {host['other_processes_cpu_cores']:.2f} of the "
         f"{host['cores']} cores busy on average during the {host['elapsed_s']:.0f} s it ran (1-minute load average "
         f"{host['load_average_before'][0]:.2f} before, {host['load_average_after'][0]:.2f} after).")
+
+
+def throughput_text(t: dict) -> str:
+    return (f"The baseline's fine-tuning ran at {t['sentences_per_second']:.0f} training sentences/s "
+            f"({t['padded_tokens_per_second']:.0f} tokens/s, padded to {t['mean_padded_length']:.1f} tokens a sentence "
+            f"on average): {t['gflops_per_second']:.0f} GFLOP/s counting a step as three forward passes, "
+            f"{t['fraction_of_roofline']:.0%} of the {t['matmul_roofline_gflops_per_second']:.0f} GFLOP/s a large "
+            "float32 matrix product reached in the same process right after (the roofline, `make bench`).")
 
 
 def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
