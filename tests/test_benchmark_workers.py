@@ -66,6 +66,7 @@ def test_a_known_two_fold_speedup_comes_out_of_the_workers(tmp_path):
         assert report["aa"][setting]["ratio"] == pytest.approx(1.0, abs=0.1)  # (its limits: test_benchmark_results)
     assert report["artifacts"]["baseline"]["batch1"]["median_ms"] == pytest.approx(20.0, rel=0.25)  # per call
     assert report["artifacts"]["baseline"]["batch1"]["rounds"] == 12
+    assert report["settings"]["passes"] == SPEC.passes == 3 and report["settings"]["length_passes"] == 1
 
     # Each artifact in its own process: only the worker holding 200 MB has the memory to show for it.
     rss = {name: a["peak_rss_mb"] for name, a in report["artifacts"].items()}
@@ -94,9 +95,9 @@ class RecordingWorker:
     def __init__(self, name, log):
         self.name, self.log = name, log
 
-    def time(self, set_name):
+    def time(self, set_name, passes=1):
         self.log.append((self.name, set_name))
-        return float(len(self.log))
+        return [float(len(self.log))] * passes
 
 
 def test_rounds_alternate_in_a_fresh_seeded_order():
@@ -113,6 +114,17 @@ def test_rounds_alternate_in_a_fresh_seeded_order():
     assert [s for _, s in log[:10]] == ["s1"] * 5 + ["s2"] * 5
     assert seconds["a"]["s1"].shape == (8,)
     assert orders(0)[0] == log and orders(1)[0] != log
+
+
+class PassesWorker:
+    def time(self, set_name, passes=1):
+        return [12.0, 10.0, 11.0][:passes]
+
+
+def test_a_round_keeps_the_fastest_of_its_passes():
+    seconds = run_rounds({"a": PassesWorker()}, ["s"], 2, np.random.default_rng(0), passes=3)
+    assert seconds["a"]["s"].tolist() == [10.0, 10.0]
+    assert run_rounds({"a": PassesWorker()}, ["s"], 1, np.random.default_rng(0))["a"]["s"].tolist() == [12.0]
 
 
 def test_find_artifacts_lists_the_saved_models_and_every_litert_file(tmp_path):

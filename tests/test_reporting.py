@@ -80,7 +80,7 @@ def metrics():
         "benchmark": {"artifacts": artifacts, "against_baseline": against,
                       "aa": {**ratio(1.0, 0.99, 1.01), "batch1": ratio(1.0, 0.98, 1.02),
                              "batch32": ratio(1.0, 0.99, 1.01), "passed": True, "max_halfwidth": 0.05, "warning": None},
-                      "settings": {"rounds": 30, "threads": {"intra_op": 2, "inter_op": 1},
+                      "settings": {"rounds": 30, "passes": 3, "threads": {"intra_op": 2, "inter_op": 1},
                                    "inputs": {"batch1": {"calls_per_round": 16}}},
                       "machine": {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "elapsed_s": 100,
                                   "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]},

@@ -5,14 +5,14 @@ from transformers import BertConfig
 from conftest import random_encoded, tiny_model
 from prunelab.batching import bucketed_dataset
 from prunelab.flops import dense_encoder_flops
-from prunelab.throughput import fine_tuning_throughput, matmul_roofline, training_throughput
+from prunelab.throughput import against_roofline, fine_tuning_throughput, main, matmul_roofline
 from prunelab.training import TrainConfig, fine_tune
 
 CONFIG = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 
 
 def test_training_flops_are_three_forward_passes_of_the_padded_tokens():
-    result = training_throughput(sentences=100, padded_tokens=2000, seconds=4.0, config=CONFIG, roofline_gflops=50.0)
+    result = against_roofline(sentences=100, padded_tokens=2000, seconds=4.0, config=CONFIG, roofline_gflops=50.0)
     expected = 3 * dense_encoder_flops(CONFIG, 20.0) * 2000 / 4.0 / 1e9
     assert result["sentences_per_second"] == 25.0
     assert result["padded_tokens_per_second"] == 500.0
@@ -22,8 +22,8 @@ def test_training_flops_are_three_forward_passes_of_the_padded_tokens():
 
 
 def test_inference_counts_one_pass():
-    training = training_throughput(100, 2000, 4.0, CONFIG, 50.0)
-    inference = training_throughput(100, 2000, 4.0, CONFIG, 50.0, passes=1)
+    training = against_roofline(100, 2000, 4.0, CONFIG, 50.0)
+    inference = against_roofline(100, 2000, 4.0, CONFIG, 50.0, passes=1)
     assert inference["gflops_per_second"] == pytest.approx(training["gflops_per_second"] / 3, rel=1e-3)
 
 
@@ -44,3 +44,12 @@ def test_fine_tuning_records_what_its_throughput_is_computed_from():
     result = fine_tuning_throughput(epochs, model.config)
     assert result["mean_padded_length"] == pytest.approx(padded / 40, abs=0.01)
     assert result["fraction_of_roofline"] > 0
+
+
+def test_make_bench_says_in_one_line_what_it_lacks(tmp_path):
+    with pytest.raises(SystemExit, match=r"^error: .*nope \(from `make repro` or `make pull`\) and .*prepared"):
+        main(["--model", str(tmp_path / "nope"), "--prepared", str(tmp_path / "prepared")])
+    (tmp_path / "model").mkdir()
+    (tmp_path / "prepared").mkdir()
+    with pytest.raises(SystemExit, match="^error: --steps must be at least 1"):
+        main(["--model", str(tmp_path / "model"), "--prepared", str(tmp_path / "prepared"), "--steps", "0"])

@@ -193,7 +193,8 @@ class EvaluateSpec(Spec):
 
 
 class BenchmarkSpec(Spec):
-    rounds: PositiveInt = 30
+    rounds: PositiveInt = 24
+    passes: PositiveInt = 3
     batch1_sentences: PositiveInt = 16
     batch_size: PositiveInt = 32
     lengths: list[PositiveInt] = [16, 32, 64, 128]

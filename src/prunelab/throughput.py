@@ -18,6 +18,7 @@ setting (``TF_ENABLE_ONEDNN_OPTS``, thread counts, bucket lengths) can be tried 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -48,9 +49,10 @@ def matmul_roofline(repeats: int = 20, trials: int = 3) -> float:
     return best / 1e9
 
 
-def training_throughput(sentences: int, padded_tokens: int, seconds: float, config, roofline_gflops: float,
-                        passes: int = TRAINING_PASSES) -> dict:
-    """Sentences/s and tokens/s of ``seconds`` spent in training steps, and their share of the roofline.
+def against_roofline(sentences: int, padded_tokens: int, seconds: float, config, roofline_gflops: float,
+                     passes: int = TRAINING_PASSES) -> dict:
+    """Sentences/s and tokens/s of ``seconds`` spent in training steps (``passes=1``: in forward
+    passes alone), and their share of the roofline.
 
     ``config``: the model's (a transformers config); attention is costed at the mean padded length.
     """
@@ -67,9 +69,9 @@ def training_throughput(sentences: int, padded_tokens: int, seconds: float, conf
 
 
 def fine_tuning_throughput(epoch_rows: list[dict], config) -> dict:
-    """``training_throughput`` over every epoch of a ``training.fine_tune`` run; the roofline is measured now."""
-    return training_throughput(sum(r["sentences"] for r in epoch_rows), sum(r["padded_tokens"] for r in epoch_rows),
-                               sum(r["steps_seconds"] for r in epoch_rows), config, matmul_roofline())
+    """``against_roofline`` over every epoch of a ``training.fine_tune`` run; the roofline is measured now."""
+    return against_roofline(sum(r["sentences"] for r in epoch_rows), sum(r["padded_tokens"] for r in epoch_rows),
+                            sum(r["steps_seconds"] for r in epoch_rows), config, matmul_roofline())
 
 
 def _time_steps(step, batches, warmup: int) -> tuple[int, int, float]:
@@ -109,8 +111,8 @@ def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_leng
     forward = tf.function(lambda ids, mask, _labels: model(input_ids=ids, attention_mask=mask).logits,
                           input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
     inferred = _time_steps(forward, batches, warmup)
-    return {"training": training_throughput(*trained, model.config, roofline),
-            "inference": training_throughput(*inferred, model.config, roofline, passes=1)}
+    return {"training": against_roofline(*trained, model.config, roofline),
+            "inference": against_roofline(*inferred, model.config, roofline, passes=1)}
 
 
 def main(argv=None) -> None:
@@ -121,6 +123,11 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--buckets", help="comma-separated bucket lengths (default: params.yaml's)")
     args = parser.parse_args(argv)
+    missing = [f"{path} (from `make repro` or `make pull`)" for path in (args.model, args.prepared)
+               if not Path(path).is_dir()]
+    if missing or args.steps < 1 or args.warmup < 0:
+        problem = f"{' and '.join(missing)} not found" if missing else "--steps must be at least 1, --warmup at least 0"
+        sys.exit(f"error: {problem}")
     buckets = [int(x) for x in args.buckets.split(",")] if args.buckets else load_params().train.bucket_lengths
     result = bench(args.model, args.prepared, args.steps, args.warmup, buckets)
     print(f"bucket lengths {buckets}")

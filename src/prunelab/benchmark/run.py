@@ -20,6 +20,9 @@ from prunelab.runtime import load_artifact
 # Batch-1 calls a round at each fixed length: every sentence there has the same shape,
 # so a few calls already average out; more would lengthen every round of the sweep.
 LENGTH_BATCH1_CALLS = 4
+# The length sweep draws a curve whose steps are large next to its noise: one pass a round
+# keeps it short.
+LENGTH_PASSES = 1
 
 
 def find_artifacts(models: Path) -> dict[str, Path]:
@@ -48,10 +51,10 @@ def run_benchmark(artifacts: dict[str, Path], inputs: Inputs, spec, seed: int, l
         loaded = dict(zip(workers, load_inputs(list(workers.values()), inputs.all())))
         rng = np.random.default_rng(seed)
         monitor.sample()
-        timings = run_rounds(workers, [s.name for s in inputs.main], spec.rounds, rng, "batch 1 and batched",
-                             monitor.sample)
-        by_length = run_rounds(workers, [s.name for s in inputs.by_length], spec.length_rounds, rng, "length sweep",
-                               monitor.sample)
+        timings = run_rounds(workers, [s.name for s in inputs.main], spec.rounds, rng, spec.passes,
+                             "batch 1 and batched", monitor.sample)
+        by_length = run_rounds(workers, [s.name for s in inputs.by_length], spec.length_rounds, rng,
+                               LENGTH_PASSES, "length sweep", monitor.sample)
         usage = monitor.usage()  # sampled last while the workers were alive: their CPU time is ours
         for name, worker in workers.items():
             loaded[name].update(worker.finish())
@@ -73,7 +76,8 @@ def assemble(timings: dict, loaded: dict, artifacts: dict, inputs: Inputs, spec,
     compared = [name for name in artifacts if name not in (results.REFERENCE, results.COPY)]
     return {
         "settings": {
-            "rounds": spec.rounds, "length_rounds": spec.length_rounds, "seed": seed,
+            "rounds": spec.rounds, "passes": spec.passes, "length_rounds": spec.length_rounds,
+            "length_passes": LENGTH_PASSES, "seed": seed,
             "threads": {"intra_op": threads, "inter_op": 1},
             "confidence": CONFIDENCE, "bootstrap_resamples": RESAMPLES,
             "warmup": "one untimed call at every input of every set, in every worker, before the first round",

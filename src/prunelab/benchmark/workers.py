@@ -4,7 +4,7 @@ A process of its own gives each artifact its own memory (its peak RSS is its own
 not the sum of everything loaded before it), its own TensorFlow or LiteRT runtime
 with the thread settings it was given, and no interference from the others' caches
 of compiled kernels. The worker loads once, warms up once at every input shape, and
-then times whatever input set the parent names, for as many rounds as it asks.
+then times whatever input set the parent names, as many passes and rounds as it asks.
 Timing happens inside the worker, so the pipe's latency is never part of a figure.
 
 Processes are spawned, not forked: a fork would inherit the parent's TensorFlow
@@ -32,6 +32,11 @@ def time_calls(artifact, calls: list[Call]) -> float:
         artifact.logits(ids, mask)
         total += time.perf_counter() - started
     return total
+
+
+def time_passes(artifact, calls: list[Call], passes: int) -> list[float]:
+    """Seconds of each of ``passes`` back-to-back passes over ``calls``."""
+    return [time_calls(artifact, calls) for _ in range(passes)]
 
 
 def threads_in_effect(kind: str, threads: int) -> dict:
@@ -62,7 +67,8 @@ def serve(conn, loader, path: str, threads: int) -> None:
                     time_calls(artifact, s.calls)
                 conn.send(("ok", None))
             elif command == "time":
-                conn.send(("ok", time_calls(artifact, calls[argument])))
+                set_name, passes = argument
+                conn.send(("ok", time_passes(artifact, calls[set_name], passes)))
             elif command == "finish":
                 conn.send(("ok", {"peak_rss_mb": peak_rss_mb()}))
                 return
@@ -109,8 +115,9 @@ class Worker:
             raise RuntimeError(f"the benchmark worker for {self.name} ({self.path}) failed:\n{payload}")
         return payload
 
-    def time(self, set_name: str) -> float:
-        self.send("time", set_name)
+    def time(self, set_name: str, passes: int = 1) -> list[float]:
+        """Seconds of each back-to-back pass over the named input set."""
+        self.send("time", (set_name, passes))
         return self.receive()
 
     def finish(self) -> dict:
