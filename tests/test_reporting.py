@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from prunelab.params import parse_params
-from prunelab.reporting.context import build_context, latency_points, sweep_curves
+from prunelab.reporting.context import aa_text, build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
 from prunelab.reporting.tables import change_text, speed_text
 
@@ -83,6 +83,7 @@ def metrics():
                       "settings": {"rounds": 30, "passes": 3, "threads": {"intra_op": 2, "inter_op": 1},
                                    "inputs": {"batch1": {"calls_per_round": 16}}},
                       "machine": {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "elapsed_s": 100,
+                                  "top_other_processes": [],
                                   "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]},
                       "by_length": []},
         "deploy": {"max_accuracy_drop": 1.0, "models": {"baseline": {"int8": variant},
@@ -173,3 +174,15 @@ def test_a_metrics_file_missing_a_model_fails_loudly():
     del m["benchmark"]["artifacts"]["structured"]
     with pytest.raises(KeyError):
         build_context(m, PARAMS, {})
+
+
+def test_a_failed_aa_check_is_said_once_with_what_else_used_the_cpu():
+    aa = {"batch1": ratio(1.01, 0.92, 1.08), "batch32": ratio(1.0, 0.97, 1.03), "passed": False,
+          "max_halfwidth": 0.05, "warning": "A/A check failed: ... gave batch1 ..."}
+    machine = {"cores": 2, "other_processes_cpu_cores": 0.9,
+               "top_other_processes": [{"pid": 7, "command": "pytest", "cpu_cores": 0.85}]}
+    text = aa_text(aa, 32, machine)
+    assert "batch 1 no measurable change (95% CI 0.92–1.08); batch 32 no measurable change (95% CI 0.97–1.03)" in text
+    assert "outside the ±5% the stage accepts" in text and "A/A check failed" not in text
+    assert "other processes kept 0.90 of 2 cores busy; the busiest: pytest (pid 7) 0.85" in text
+    assert "within the ±5%" in aa_text({**aa, "passed": True}, 32, machine)
