@@ -4,7 +4,7 @@ from prunelab.seeds import experiments, markdown, summary
 
 
 def run(name, seed, baseline, drop, speedup):
-    return {"rev": f"rev-{name}", "name": name, "data": {
+    return {"rev": f"rev-{name}", "name": name, "data": {"rev": f"rev-{name}",
         "params": {"params.yaml": {"data": {"seed": seed}}},
         "metrics": {"metrics/evaluation.json": {"data": {
                         "baseline": {"accuracy": baseline},
@@ -14,9 +14,14 @@ def run(name, seed, baseline, drop, speedup):
 
 
 def test_experiments_are_found_wherever_dvc_nests_them_and_summarised_per_seed():
-    shown = [{"rev": "workspace", **run("workspace", 42, 0.868, -0.9, 1.6)},
+    workspace = run("workspace", 42, 0.868, -0.9, 1.6)
+    workspace["rev"] = workspace["data"]["rev"] = "workspace"
+    running = run("seed-3", 3, 0.868, -0.9, 1.6)  # no commit yet: the workspace's metrics under its own params
+    running["data"]["rev"] = "workspace"
+    shown = [workspace,
              {"rev": "abc", "experiments": [{"revs": [run("seed-1", 1, 0.860, -1.2, 1.5)]},
-                                            {"revs": [run("seed-2", 2, 0.870, -0.6, 1.7)]}]}]
+                                            {"revs": [run("seed-2", 2, 0.870, -0.6, 1.7)]},
+                                            {"revs": [running]}]}]
     runs = experiments(shown)
     assert set(runs) == {"workspace", "seed-1", "seed-2"}
     rows = {row["measure"]: row for row in summary(runs)}

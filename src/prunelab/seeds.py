@@ -2,6 +2,7 @@
 
     python -m prunelab.seeds                 # summarise every experiment `dvc exp show` knows
     python -m prunelab.seeds --wait          # first wait until the experiment queue is empty
+    python -m prunelab.seeds --rev abc123    # experiments queued from another commit than HEAD
 
 `make seeds` queues one experiment a seed (`dvc exp run --queue -S seed=N`), starts the
 queue and calls this. A difference between methods smaller than the spread between
@@ -33,13 +34,18 @@ MEASURES = [
 
 
 def experiments(exp_show: list) -> dict[str, dict]:
-    """Every run in ``dvc exp show --json`` output that has metrics: name → {"seed", "metrics"}."""
+    """Every finished run in ``dvc exp show --json`` output that has metrics: name → {"seed", "metrics"}.
+
+    An experiment still queued or running (or one that failed) has no commit of its own yet:
+    dvc shows it with its own params but the workspace's metrics, so it is left out.
+    """
     found = {}
 
     def visit(node):
         if isinstance(node, dict):
             data = node.get("data")
-            if isinstance(data, dict) and data.get("metrics") and data.get("params"):
+            finished = isinstance(data, dict) and data.get("rev") == node.get("rev")
+            if finished and data.get("metrics") and data.get("params"):
                 params = data["params"].get("params.yaml", {}).get("data", {})
                 metrics = {path: entry.get("data", {}) for path, entry in data["metrics"].items()}
                 found[node.get("name") or node.get("rev")] = {"seed": params.get("seed"), "metrics": metrics}
@@ -100,10 +106,13 @@ def wait_for_queue(poll_seconds: float = 30.0) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait", action="store_true", help="wait until the DVC experiment queue is empty")
+    parser.add_argument("--rev", default="HEAD",
+                        help="the commit the experiments were queued from (dvc exp show lists those of one commit)")
     args = parser.parse_args(argv)
     if args.wait:
         wait_for_queue()
-    shown = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(["dvc", "exp", "show", "--json", "--rev", args.rev], capture_output=True, text=True,
+                           check=True).stdout
     print(markdown(summary(experiments(json.loads(shown)))))
 
 
