@@ -33,3 +33,14 @@ def test_experiments_are_found_wherever_dvc_nests_them_and_summarised_per_seed()
     assert rows["structured dev accuracy"]["n"] == 0 and rows["structured dev accuracy"]["mean"] is None
     table = markdown(summary(runs))
     assert "| baseline dev accuracy | 0.8600 | 0.8700 | 0.8680 | 0.8660 ± 0.0053 |" in table
+
+
+def test_an_unknown_rev_is_one_line_naming_it(monkeypatch):
+    import subprocess
+
+    from prunelab import seeds
+
+    failed = subprocess.CompletedProcess([], 1, stdout="", stderr="ERROR: unknown Git revision 'nope'\n")
+    monkeypatch.setattr(seeds.subprocess, "run", lambda *args, **kwargs: failed)
+    with pytest.raises(SystemExit, match=r"^error: dvc exp show --rev nope: ERROR: unknown Git revision 'nope'$"):
+        seeds.main(["--rev", "nope"])

@@ -111,9 +111,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.wait:
         wait_for_queue()
-    shown = subprocess.run(["dvc", "exp", "show", "--json", "--rev", args.rev], capture_output=True, text=True,
-                           check=True).stdout
-    print(markdown(summary(experiments(json.loads(shown)))))
+    shown = subprocess.run(["dvc", "exp", "show", "--json", "--rev", args.rev], capture_output=True, text=True)
+    if shown.returncode != 0:  # e.g. an unknown --rev: dvc's own last line says which
+        last = (shown.stderr.strip().splitlines() or ["(no message)"])[-1]
+        sys.exit(f"error: dvc exp show --rev {args.rev}: {last}")
+    print(markdown(summary(experiments(json.loads(shown.stdout)))))
 
 
 if __name__ == "__main__":
