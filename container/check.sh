@@ -257,7 +257,7 @@ repro() {
     local ran; ran=$(stages_run "$WORK/repro1.log")
     [[ $ran == "$expected" ]] || die "stages run: '$ran', expected '$expected'"
     local f
-    for f in dvc.lock reports/report.html reports/report.md metrics/evaluation.json models/pruned/saved_model.pb; do
+    for f in dvc.lock reports/report.html reports/report.md metrics/evaluation/pruned.json models/pruned/saved_model.pb; do
         [[ -s $WS/$f ]] || die "missing output: $f"
     done
     [[ ! -e $WS/.dvc/cache ]] || die "DVC cached into the workspace, not into /cache"

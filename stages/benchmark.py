@@ -1,5 +1,10 @@
-"""Time every exported artifact side by side, with the baseline's A/A check and a length sweep."""
+"""Time one model's artifacts beside the baseline, with a length sweep: `python stages/benchmark.py MODEL`.
 
+A stage a model, so that a change to the pruned model re-times only the pruned model's
+artifacts; the baseline's stage also checks the baseline against a copy of itself (A/A).
+"""
+
+import sys
 from pathlib import Path
 
 from prunelab import stage
@@ -25,16 +30,19 @@ def dev_token_ids(max_length: int):
 
 
 def main(params):
+    model = sys.argv[1] if len(sys.argv) > 1 else ""
+    artifacts = find_artifacts(Path("models"), model)  # an unknown model fails here, before any work
     spec = params.benchmark
     token_ids, pad_id = dev_token_ids(params.model.max_length)
     inputs = build_inputs(token_ids, pad_id, spec.batch1_sentences, spec.batch_size, spec.lengths,
                           LENGTH_BATCH1_CALLS, params.seed)
-    report = run_benchmark(find_artifacts(Path("models")), inputs, spec, params.seed)
+    report = run_benchmark(artifacts, inputs, spec, params.seed)
     report["settings"]["inputs_from"] = str(DEV)
-    write_json("metrics/benchmark.json", report)
-    write_csv("metrics/benchmark_by_length.csv", csv_rows(report["by_length"]))
+    write_json(f"metrics/benchmark/{model}.json", report)
+    write_csv(f"metrics/benchmark/{model}_by_length.csv", csv_rows(report["by_length"]))
     settings = [s.name for s in inputs.main]
-    for name, compared in {"A/A": report["aa"], **report["against_baseline"]}.items():
+    checked = {"A/A": report["aa"]} if report["aa"] else {}
+    for name, compared in {**checked, **report["against_baseline"]}.items():
         print(f"{name}: " + "; ".join(f"{s} {compared[s]['verdict']}" for s in settings), flush=True)
 
 

@@ -1,11 +1,18 @@
-"""Measure every exported SavedModel on SST-2 dev, each loaded from disk in a process of its own."""
+"""Measure one exported SavedModel on SST-2 dev, loaded from disk: `python stages/evaluate.py MODEL`.
 
+A stage a model, so that a new pruned model is measured alone. The pruned and structured
+models are compared with the baseline on the same sentences, from what the baseline's
+stage (`evaluate_baseline`) wrote.
+"""
+
+import sys
 from pathlib import Path
 
 from prunelab import stage
 from prunelab.batching import encode_prepared
+from prunelab.errors import UserError
 from prunelab.evaluation import compare, machine, measure_saved_model
-from prunelab.files import write_json
+from prunelab.files import read_json, write_json
 from prunelab.modeling import load_tokenizer
 
 MODELS = {"baseline": Path("models/baseline/saved_model"), "pruned": Path("models/pruned"),
@@ -13,22 +20,26 @@ MODELS = {"baseline": Path("models/baseline/saved_model"), "pruned": Path("model
 
 
 def main(params):
+    model = sys.argv[1] if len(sys.argv) > 1 else ""
+    if model not in MODELS:
+        raise UserError(f"evaluate needs a model name, one of {', '.join(MODELS)}: python stages/evaluate.py MODEL")
     tokenizer = load_tokenizer(Path("models/base"))
     dev = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("dev",))["dev"]
-    results, per_kernel = {}, {}
-    for name, folder in MODELS.items():
-        n_m = params.prune.pattern if name == "pruned" else None
-        results[name] = measure_saved_model(folder, dev, params.prune.targets, params.evaluate.batch_size, "dev", n_m)
-        per_kernel[name] = results[name]["sparsity"].pop("per_kernel")
-        print(f"{name}: dev accuracy {results[name]['accuracy']:.4f}, "
-              f"targeted sparsity {results[name]['sparsity']['targeted_sparsity']:.4f}", flush=True)
-    results["comparison"] = {name: compare(results["baseline"], results[name], dev.labels)
-                             for name in ("pruned", "structured")}
-    results["machine"] = machine()
-    predictions = {name: results[name].pop("predictions") for name in MODELS}
-    write_json("metrics/sparsity_per_kernel.json", per_kernel)
-    write_json("metrics/evaluation.json", results)
-    write_json("metrics/predictions.json", {"split": "dev", "labels": dev.labels.tolist(), **predictions})
+    n_m = params.prune.pattern if model == "pruned" else None
+    result = measure_saved_model(MODELS[model], dev, params.prune.targets, params.evaluate.batch_size, "dev", n_m)
+    per_kernel = result["sparsity"].pop("per_kernel")
+    predictions = result.pop("predictions")
+    if model != "baseline":
+        baseline = read_json("metrics/evaluation/baseline.json")
+        baseline["predictions"] = read_json("metrics/predictions/baseline.json")["predictions"]
+        result["comparison"] = compare(baseline, result | {"predictions": predictions}, dev.labels)
+    result["machine"] = machine()
+    print(f"{model}: dev accuracy {result['accuracy']:.4f}, "
+          f"targeted sparsity {result['sparsity']['targeted_sparsity']:.4f}", flush=True)
+    write_json(f"metrics/sparsity_per_kernel/{model}.json", per_kernel)
+    write_json(f"metrics/predictions/{model}.json", {"split": "dev", "labels": dev.labels.tolist(),
+                                                     "predictions": predictions})
+    write_json(f"metrics/evaluation/{model}.json", result)
 
 
 if __name__ == "__main__":

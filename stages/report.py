@@ -4,13 +4,15 @@ from pathlib import Path
 
 from prunelab import stage
 from prunelab.accuracy import accuracy_interval
+from prunelab.benchmark.results import combine
 from prunelab.files import read_csv, read_json, write_csv
 from prunelab.reporting import figures as draw
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
 
 OUT = Path("reports")
-JSON = ("data", "base_model", "train", "prune", "structured", "evaluation", "sparsity_per_kernel", "benchmark")
+JSON = ("data", "base_model", "train", "prune", "structured")
+MODELS = ("baseline", "pruned", "structured")
 CSV = ("train_steps", "train_epochs", "prune_steps")
 
 
@@ -19,8 +21,10 @@ def main(params):
                                                                       for name in CSV}
     m["sweep"] = {method: read_json(f"metrics/sweep/{method}.json") for method in [*params.sweep.methods, "structured"]}
     m["deploy"] = {"max_accuracy_drop": params.deploy.max_accuracy_drop,
-                   "models": {name: read_json(f"metrics/deploy/{name}.json")["variants"]
-                              for name in ("baseline", "pruned", "structured")}}
+                   "models": {name: read_json(f"metrics/deploy/{name}.json")["variants"] for name in MODELS}}
+    m["evaluation"] = evaluation({name: read_json(f"metrics/evaluation/{name}.json") for name in MODELS})
+    m["sparsity_per_kernel"] = {"pruned": read_json("metrics/sparsity_per_kernel/pruned.json")}
+    m["benchmark"] = combine({name: read_json(f"metrics/benchmark/{name}.json") for name in MODELS})
     folder = OUT / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     baseline = m["evaluation"]["baseline"]
@@ -40,6 +44,12 @@ def main(params):
                                             for method, points in curves.items() for p in points])
     render(build_context(m, params, figures), OUT)
     print(f"wrote {OUT / 'report.html'} and {OUT / 'report.md'}")
+
+
+def evaluation(records: dict[str, dict]) -> dict:
+    """Each model's record, their comparisons with the baseline together, and the baseline stage's machine."""
+    return {**records, "comparison": {name: record["comparison"] for name, record in records.items()
+                                      if name != "baseline"}, "machine": records["baseline"]["machine"]}
 
 
 if __name__ == "__main__":

@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 
 from prunelab.benchmark.inputs import InputSet
-from prunelab.benchmark.results import aa_check, aa_warning, by_length_rows, csv_rows, latency, per_setting
+from prunelab.benchmark.results import (
+    aa_check,
+    aa_warning,
+    by_length_rows,
+    combine,
+    csv_rows,
+    latency,
+    per_setting,
+)
 
 ONE = (np.ones((1, 4), np.int32), np.ones((1, 4), np.int32))
 SETS = [InputSet("batch1", 1, None, [ONE] * 4), InputSet("batch32", 32, None, [ONE])]
@@ -56,3 +64,26 @@ def test_by_length_rows_and_their_csv():
     table = csv_rows(rows)
     assert list(table[0]) == ["artifact", "batch", "length", "median_ms", "ci_low", "ci_high"]
     assert table[1]["ci_low"] <= table[1]["median_ms"] <= table[1]["ci_high"]
+
+
+def run(name, artifacts, aa=None):
+    """A model's benchmark record with what the combination reads; latencies say which run they came from."""
+    return {"settings": {"rounds": 24}, "machine": {"elapsed_s": len(name)}, "aa": aa,
+            "artifacts": {a: {"from": name} for a in ["baseline", *artifacts]},
+            "against_baseline": {a: {"ratio": 2.0} for a in artifacts if a != "baseline_copy"},
+            "by_length": [{"artifact": a, "run": name} for a in ["baseline", *artifacts]]}
+
+
+def test_runs_combine_into_one_record_each_figure_from_the_run_that_measured_it():
+    combined = combine({"baseline": run("baseline", ["baseline_copy", "baseline_int8_litert"], aa={"passed": True}),
+                        "pruned": run("pruned", ["pruned", "pruned_int8_litert"])})
+    assert combined["aa"] == {"passed": True}
+    assert list(combined["artifacts"]) == ["baseline", "baseline_copy", "baseline_int8_litert", "pruned",
+                                           "pruned_int8_litert"]
+    assert combined["artifacts"]["baseline"] == {"from": "baseline"}  # not the pruned run's reference worker
+    assert combined["artifacts"]["pruned"] == {"from": "pruned"}
+    assert set(combined["against_baseline"]) == {"baseline_int8_litert", "pruned", "pruned_int8_litert"}
+    assert [(r["artifact"], r["run"]) for r in combined["by_length"]].count(("baseline", "baseline")) == 1
+    assert ("baseline", "pruned") not in [(r["artifact"], r["run"]) for r in combined["by_length"]]
+    assert combined["runs"]["pruned"] == {"machine": {"elapsed_s": 6}, "artifacts": ["baseline", "pruned",
+                                                                                   "pruned_int8_litert"]}

@@ -15,7 +15,7 @@ import pytest
 from prunelab.benchmark.inputs import build_inputs
 from prunelab.benchmark.rounds import run_rounds
 from prunelab.benchmark.run import find_artifacts, run_benchmark
-from prunelab.errors import ArtifactError
+from prunelab.errors import ArtifactError, UserError
 from prunelab.params import BenchmarkSpec
 
 
@@ -127,15 +127,27 @@ def test_a_round_keeps_the_fastest_of_its_passes():
     assert run_rounds({"a": PassesWorker()}, ["s"], 1, np.random.default_rng(0))["a"]["s"].tolist() == [12.0]
 
 
-def test_find_artifacts_lists_the_saved_models_and_every_litert_file(tmp_path):
+def test_find_artifacts_lists_the_baseline_the_model_and_its_litert_files(tmp_path):
     for variant in ("baseline/fp32", "baseline/int8", "structured/int8"):
         (tmp_path / "deploy" / variant).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "deploy" / f"{variant}.tflite").write_bytes(b"")
-    found = find_artifacts(tmp_path)
-    assert list(found) == ["baseline", "baseline_copy", "pruned", "structured",
-                           "baseline_fp32_litert", "baseline_int8_litert", "structured_int8_litert"]
+    found = find_artifacts(tmp_path, "baseline")
+    assert list(found) == ["baseline", "baseline_copy", "baseline_fp32_litert", "baseline_int8_litert"]
     assert found["baseline"] == found["baseline_copy"] == tmp_path / "baseline" / "saved_model"
+    found = find_artifacts(tmp_path, "structured")
+    assert list(found) == ["baseline", "structured", "structured_int8_litert"]
     assert found["structured_int8_litert"] == tmp_path / "deploy" / "structured" / "int8.tflite"
+    assert list(find_artifacts(tmp_path, "pruned")) == ["baseline", "pruned"]
+    with pytest.raises(UserError, match="one of baseline, pruned, structured"):
+        find_artifacts(tmp_path, "sparse")
+
+
+def test_without_a_copy_there_is_no_aa_check(tmp_path):
+    inputs = build_inputs(dev_like(), 0, 2, 4, [8], 1, seed=0)
+    spec = BenchmarkSpec(rounds=4, batch1_sentences=2, batch_size=4, lengths=[8], length_rounds=2, threads=1)
+    report = run_benchmark({"baseline": tmp_path / "2ms", "pruned": tmp_path / "1ms"}, inputs, spec, seed=0,
+                           loader=fake_loader)
+    assert report["aa"] is None and set(report["against_baseline"]) == {"pruned"}
 
 
 def test_real_saved_models_run_in_workers_with_their_threads_pinned(tmp_path):
@@ -144,7 +156,7 @@ def test_real_saved_models_run_in_workers_with_their_threads_pinned(tmp_path):
 
     export_saved_model(tiny_model("bert"), tmp_path / "baseline" / "saved_model")
     export_saved_model(tiny_model("bert", seed=1), tmp_path / "pruned")
-    artifacts = {name: path for name, path in find_artifacts(tmp_path).items() if name != "structured"}
+    artifacts = {**find_artifacts(tmp_path, "baseline"), **find_artifacts(tmp_path, "pruned")}
     ids = [np.array([1, *rng_ids, 2], np.int32) for rng_ids in np.random.default_rng(0).integers(6, 64, (40, 20))]
     spec = BenchmarkSpec(rounds=6, batch1_sentences=2, batch_size=4, lengths=[8, 32], length_rounds=2, threads=1)
     inputs = build_inputs(ids, 0, spec.batch1_sentences, spec.batch_size, spec.lengths, 2, seed=0)

@@ -8,9 +8,15 @@ import yaml
 
 from pipeline_workspace import dvc, stages_run
 
-ALL_STAGES = {"source", "prepare", "base_model", "train", "prune", "structured", "evaluate", "report",
+ALL_STAGES = {"source", "prepare", "base_model", "train", "prune", "structured", "report",
               "sweep@magnitude", "sweep@wanda", "sweep@sparsegpt", "sweep_structured", "deploy@baseline",
-              "deploy@pruned", "deploy@structured", "benchmark"}
+              "evaluate_baseline", "evaluate@pruned", "evaluate@structured",
+              "deploy@pruned", "deploy@structured", "benchmark@baseline", "benchmark@pruned", "benchmark@structured"}
+
+
+def evaluations(workspace) -> dict:
+    return {model: json.loads((workspace / f"metrics/evaluation/{model}.json").read_text())
+            for model in ("baseline", "pruned", "structured")}
 
 
 # `workspace` and `first_run` (conftest.py): one tiny `dvc repro` a session, shared with test_sharing.py.
@@ -26,8 +32,10 @@ def test_repro_writes_every_output(workspace, first_run):
     for saved_model in ("baseline/saved_model", "pruned", "structured"):
         assert (workspace / "models" / saved_model / "saved_model.pb").is_file()
 
-    evaluation = json.loads((workspace / "metrics/evaluation.json").read_text())
+    evaluation = evaluations(workspace)
     assert evaluation["pruned"]["sparsity"]["targeted_sparsity"] == pytest.approx(0.5, abs=0.005)
+    assert evaluation["pruned"]["comparison"]["accuracy_change"]["points"] == pytest.approx(
+        100 * (evaluation["pruned"]["accuracy"] - evaluation["baseline"]["accuracy"]))
     assert evaluation["baseline"]["sparsity"]["targeted_sparsity"] < 0.01
     assert evaluation["structured"]["sparsity"]["parameters"] < evaluation["baseline"]["sparsity"]["parameters"]
     for model in ("baseline", "pruned", "structured"):
@@ -48,10 +56,12 @@ def test_repro_writes_every_output(workspace, first_run):
     for model in ("baseline", "pruned", "structured"):
         deployed = json.loads((workspace / f"metrics/deploy/{model}.json").read_text())["variants"]
         assert (workspace / f"models/deploy/{model}/int8.tflite").stat().st_size == deployed["int8"]["bytes"]
-    benchmark = json.loads((workspace / "metrics/benchmark.json").read_text())
-    timed = {"baseline", "baseline_copy", "pruned", "structured", "structured_int8_litert"}
-    assert timed <= set(benchmark["artifacts"])
-    aa = benchmark["aa"]["batch1"]
+    runs = {model: json.loads((workspace / f"metrics/benchmark/{model}.json").read_text())
+            for model in ("baseline", "pruned", "structured")}
+    assert set(runs["baseline"]["artifacts"]) == {"baseline", "baseline_copy", "baseline_int8_litert"}
+    assert set(runs["structured"]["artifacts"]) == {"baseline", "structured", "structured_int8_litert"}
+    assert set(runs["pruned"]["against_baseline"]) == {"pruned", "pruned_int8_litert"} and runs["pruned"]["aa"] is None
+    aa = runs["baseline"]["aa"]["batch1"]
     assert aa["ci95"][0] <= aa["ratio"] <= aa["ci95"][1]
 
     lock = yaml.safe_load((workspace / "dvc.lock").read_text())
@@ -59,8 +69,8 @@ def test_repro_writes_every_output(workspace, first_run):
 
 
 def test_report_states_the_measured_figures(workspace, first_run):
-    evaluation = json.loads((workspace / "metrics/evaluation.json").read_text())
-    benchmark = json.loads((workspace / "metrics/benchmark.json").read_text())
+    evaluation = evaluations(workspace)
+    benchmark = json.loads((workspace / "metrics/benchmark/structured.json").read_text())
     markdown = (workspace / "reports/report.md").read_text()
     html = (workspace / "reports/report.html").read_text()
     for text in (markdown, html):
@@ -100,6 +110,7 @@ def test_changing_sparsity_reruns_only_what_depends_on_the_pruned_model(workspac
     params["prune"]["sparsity"] = 0.7
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     output = dvc(workspace, "repro").stdout
-    assert stages_run(output) - {"source"} == {"prune", "evaluate", "deploy@pruned", "benchmark", "report"}
-    evaluation = json.loads((workspace / "metrics/evaluation.json").read_text())
+    assert stages_run(output) - {"source"} == {"prune", "evaluate@pruned", "deploy@pruned", "benchmark@pruned",
+                                               "report"}
+    evaluation = evaluations(workspace)
     assert evaluation["pruned"]["sparsity"]["targeted_sparsity"] == pytest.approx(0.7, abs=0.005)

@@ -13,6 +13,8 @@ from prunelab.reporting.tables import change_text, speed_text
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = parse_params(yaml.safe_load((REPO / "params.yaml").read_text()))
+MACHINE = {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "elapsed_s": 100,
+           "top_other_processes": [], "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]}
 
 
 def latency(median):
@@ -82,9 +84,9 @@ def metrics():
                              "batch32": ratio(1.0, 0.99, 1.01), "passed": True, "max_halfwidth": 0.05, "warning": None},
                       "settings": {"rounds": 30, "passes": 3, "threads": {"intra_op": 2, "inter_op": 1},
                                    "inputs": {"batch1": {"calls_per_round": 16}}},
-                      "machine": {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "elapsed_s": 100,
-                                  "top_other_processes": [],
-                                  "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]},
+                      "machine": MACHINE,
+                      "runs": {"baseline": {"machine": MACHINE}, "pruned": {"machine": MACHINE | {"elapsed_s": 90}},
+                               "structured": {"machine": MACHINE}},
                       "by_length": []},
         "deploy": {"max_accuracy_drop": 1.0, "models": {"baseline": {"int8": variant},
                                                         "structured": {"int8": variant | {
@@ -167,6 +169,12 @@ def test_markdown_and_html_say_the_same_things(tmp_path):
 def test_training_throughput_is_read_against_the_roofline():
     text = build_context(metrics(), PARAMS, {})["throughput"]
     assert "75 training sentences/s" in text and "59% of the 180 GFLOP/s" in text
+
+
+def test_how_it_was_measured_names_each_models_benchmark_stage_and_its_load():
+    text = build_context(metrics(), PARAMS, {})["measurement"]
+    assert "The benchmark is a stage a model (baseline, pruned, structured)" in text
+    assert "0.05 during the pruned stage's 90 s (1-minute load average 0.10 before, 1.90 after)" in text
 
 
 def test_a_metrics_file_missing_a_model_fails_loudly():

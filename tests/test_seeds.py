@@ -6,10 +6,9 @@ from prunelab.seeds import experiments, markdown, summary
 def run(name, seed, baseline, drop, speedup):
     return {"rev": f"rev-{name}", "name": name, "data": {"rev": f"rev-{name}",
         "params": {"params.yaml": {"data": {"seed": seed}}},
-        "metrics": {"metrics/evaluation.json": {"data": {
-                        "baseline": {"accuracy": baseline},
-                        "comparison": {"pruned": {"accuracy_change": {"points": drop}}}}},
-                    "metrics/benchmark.json": {"data": {
+        "metrics": {"metrics/evaluation/baseline.json": {"data": {"accuracy": baseline}},
+                    "metrics/evaluation/pruned.json": {"data": {"comparison": {"accuracy_change": {"points": drop}}}},
+                    "metrics/benchmark/structured.json": {"data": {
                         "against_baseline": {"structured": {"batch32": {"ratio": speedup}}}}}}}}
 
 
@@ -30,6 +29,7 @@ def test_experiments_are_found_wherever_dvc_nests_them_and_summarised_per_seed()
     assert baseline["mean"] == pytest.approx((0.868 + 0.860 + 0.870) / 3)
     assert baseline["sd"] == pytest.approx(0.005292, abs=1e-6)
     assert rows["structured speed-up, batch 32"]["mean"] == pytest.approx(1.6)
+    assert rows["pruned change (points)"]["mean"] == pytest.approx(-0.9)
     assert rows["structured dev accuracy"]["n"] == 0 and rows["structured dev accuracy"]["mean"] is None
     table = markdown(summary(runs))
     assert "| baseline dev accuracy | 0.8600 | 0.8700 | 0.8680 | 0.8660 ± 0.0053 |" in table

@@ -10,9 +10,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_stage(name: str, cwd: Path, sst2_dir: Path) -> subprocess.CompletedProcess:
+def run_stage(name: str, cwd: Path, sst2_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SST2_DIR": str(sst2_dir)}
-    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py")], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, str(REPO / "stages" / f"{name}.py"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True)
 
 
@@ -50,3 +50,13 @@ def test_changed_source_after_the_source_stage_is_caught(tmp_path):
     (sst2 / "dev.tsv").write_text("sentence\tlabel\nfine\t0\n")
     result = run_stage("prepare", work, sst2)
     assert result.returncode == 1 and "changed after the source stage ran" in result.stderr
+
+
+def test_a_stage_a_model_refuses_an_unknown_model_in_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    for name in ("evaluate", "deploy", "benchmark"):
+        result = run_stage(name, tmp_path, tmp_path, "sparse")
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"error: {name} needs a model name, one of baseline, pruned, structured: python stages/{name}.py MODEL")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]

@@ -21,14 +21,14 @@ import numpy as np
 
 # What the summary reports: (label, metrics file, path of keys into it).
 MEASURES = [
-    ("baseline dev accuracy", "metrics/evaluation.json", ("baseline", "accuracy")),
-    ("pruned dev accuracy", "metrics/evaluation.json", ("pruned", "accuracy")),
-    ("pruned change (points)", "metrics/evaluation.json", ("comparison", "pruned", "accuracy_change", "points")),
-    ("structured dev accuracy", "metrics/evaluation.json", ("structured", "accuracy")),
-    ("structured change (points)", "metrics/evaluation.json",
-     ("comparison", "structured", "accuracy_change", "points")),
-    ("structured speed-up, batch 1", "metrics/benchmark.json", ("against_baseline", "structured", "batch1", "ratio")),
-    ("structured speed-up, batch 32", "metrics/benchmark.json",
+    ("baseline dev accuracy", "metrics/evaluation/baseline.json", ("accuracy",)),
+    ("pruned dev accuracy", "metrics/evaluation/pruned.json", ("accuracy",)),
+    ("pruned change (points)", "metrics/evaluation/pruned.json", ("comparison", "accuracy_change", "points")),
+    ("structured dev accuracy", "metrics/evaluation/structured.json", ("accuracy",)),
+    ("structured change (points)", "metrics/evaluation/structured.json", ("comparison", "accuracy_change", "points")),
+    ("structured speed-up, batch 1", "metrics/benchmark/structured.json",
+     ("against_baseline", "structured", "batch1", "ratio")),
+    ("structured speed-up, batch 32", "metrics/benchmark/structured.json",
      ("against_baseline", "structured", "batch32", "ratio")),
 ]
 

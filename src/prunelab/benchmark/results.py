@@ -1,4 +1,4 @@
-"""From per-round timings to what metrics/benchmark.json and its CSV say.
+"""From per-round timings to what metrics/benchmark/<model>.json and its CSV say, and the runs as one.
 
 Latencies are per call: a round's seconds over an input set divided by its calls
 (batch 1 sums a handful of sentences each round), then the median over rounds.
@@ -84,3 +84,23 @@ def aa_warning(aa: dict, others: str) -> str | None:
     return (f"A/A check failed: the baseline against a second copy of itself should come out within "
             f"1 ± {aa['max_halfwidth']:g}, but gave {what}. Every speed verdict of this run is less certain; "
             f"{others}.")
+
+
+def combine(runs: dict[str, dict]) -> dict:
+    """Every model's benchmark run as one record of the same shape, for the report.
+
+    Each ratio stays the one measured in its own run; an artifact's latency comes from
+    the run that timed it, the baseline's (and the A/A check) from the baseline's run.
+    ``runs`` keeps what each run's machine did meanwhile.
+    """
+    own = runs[REFERENCE]
+    combined = {"settings": own["settings"], "machine": own["machine"], "aa": own["aa"],
+                "artifacts": dict(own["artifacts"]), "against_baseline": {}, "by_length": list(own["by_length"]),
+                "runs": {model: {"machine": run["machine"], "artifacts": list(run["artifacts"])}
+                         for model, run in runs.items()}}
+    for model, run in runs.items():
+        combined["against_baseline"].update(run["against_baseline"])
+        if model != REFERENCE:
+            combined["artifacts"].update({n: a for n, a in run["artifacts"].items() if n != REFERENCE})
+            combined["by_length"] += [row for row in run["by_length"] if row["artifact"] != REFERENCE]
+    return combined

@@ -1,4 +1,9 @@
-"""The whole benchmark: find the artifacts, start a worker for each, run the rounds, assemble the results."""
+"""One model's benchmark: find its artifacts, start a worker for each, run the rounds, assemble the results.
+
+A benchmark a model (a DVC stage each), so that pruning again re-times only the pruned
+model's artifacts. Every run holds the dense baseline too, the reference each ratio
+is measured against side by side; the baseline's own run adds its A/A copy.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ from prunelab.benchmark.machine import Monitor, cpu_model, describe_others
 from prunelab.benchmark.rounds import run_rounds
 from prunelab.benchmark.stats import CONFIDENCE, RESAMPLES
 from prunelab.benchmark.workers import Worker, load_inputs
+from prunelab.errors import UserError
 from prunelab.runtime import load_artifact
+
+# Each model's SavedModel under models/; its LiteRT files are under models/deploy/<model>/.
+SAVED_MODELS = {results.REFERENCE: "baseline/saved_model", "pruned": "pruned", "structured": "structured"}
 
 # Batch-1 calls a round at each fixed length: every sentence there has the same shape,
 # so a few calls already average out; more would lengthen every round of the sweep.
@@ -25,20 +34,23 @@ LENGTH_BATCH1_CALLS = 4
 LENGTH_PASSES = 1
 
 
-def find_artifacts(models: Path) -> dict[str, Path]:
-    """The SavedModels (and the baseline's A/A copy), then every LiteRT file the deploy stage wrote."""
+def find_artifacts(models: Path, model: str) -> dict[str, Path]:
+    """The baseline, ``model``'s SavedModel (for the baseline: its A/A copy), then each of its LiteRT files."""
+    if model not in SAVED_MODELS:
+        raise UserError(f"benchmark needs a model name, one of {', '.join(SAVED_MODELS)}: "
+                        "python stages/benchmark.py MODEL")
     models = Path(models)
-    found = {results.REFERENCE: models / "baseline" / "saved_model", results.COPY: models / "baseline" / "saved_model",
-             "pruned": models / "pruned", "structured": models / "structured"}
-    for path in sorted((models / "deploy").glob("*/*.tflite")):
-        found[f"{path.parent.name}_{path.stem}_litert"] = path
+    found = {results.REFERENCE: models / SAVED_MODELS[results.REFERENCE],
+             results.COPY if model == results.REFERENCE else model: models / SAVED_MODELS[model]}
+    for path in sorted((models / "deploy" / model).glob("*.tflite")):
+        found[f"{model}_{path.stem}_litert"] = path
     return found
 
 
 def run_benchmark(artifacts: dict[str, Path], inputs: Inputs, spec, seed: int, loader=load_artifact) -> dict:
     """Time every artifact on ``inputs`` in alternating rounds (``spec``: params' ``benchmark`` section).
 
-    ``artifacts`` must include ``baseline`` and ``baseline_copy``. ``loader(path, threads=n)``
+    ``artifacts`` must include ``baseline``; with ``baseline_copy`` the run checks A/A. ``loader(path, threads=n)``
     runs in each worker and must be importable there (a module-level function).
     """
     threads = spec.threads or os.cpu_count()
@@ -62,17 +74,19 @@ def run_benchmark(artifacts: dict[str, Path], inputs: Inputs, spec, seed: int, l
         timings[name].update(by_length[name])
 
     report = assemble(timings, loaded, artifacts, inputs, spec, seed, threads, usage)
-    if report["aa"]["warning"]:
+    if report["aa"] and report["aa"]["warning"]:
         print(f"warning: {report['aa']['warning']}", file=sys.stderr, flush=True)
     return report
 
 
 def assemble(timings: dict, loaded: dict, artifacts: dict, inputs: Inputs, spec, seed: int, threads: int,
              usage: dict) -> dict:
-    """metrics/benchmark.json: settings, machine, each artifact, each against the baseline, A/A, by length."""
+    """metrics/benchmark/<model>.json: settings, machine, each artifact, each against the baseline, A/A, by length."""
     cores = os.cpu_count()
-    aa = results.aa_check(timings, inputs.main, seed, spec.aa_max_halfwidth)
-    aa["warning"] = results.aa_warning(aa, describe_others(usage, cores))
+    aa = None
+    if results.COPY in artifacts:
+        aa = results.aa_check(timings, inputs.main, seed, spec.aa_max_halfwidth)
+        aa["warning"] = results.aa_warning(aa, describe_others(usage, cores))
     compared = [name for name in artifacts if name not in (results.REFERENCE, results.COPY)]
     return {
         "settings": {

@@ -123,21 +123,25 @@ def speed_note(evaluation: dict) -> str:
 
 
 def measurement_text(benchmark: dict, machine: dict, batch: int) -> str:
-    settings, host = benchmark["settings"], benchmark["machine"]
+    settings, host, runs = benchmark["settings"], benchmark["machine"], benchmark["runs"]
     inputs = settings["inputs"]
+    busy = ", ".join(f"{run['machine']['other_processes_cpu_cores']:.2f} during the {model} stage's "
+                     f"{run['machine']['elapsed_s']:.0f} s (1-minute load average "
+                     f"{run['machine']['load_average_before'][0]:.2f} before, "
+                     f"{run['machine']['load_average_after'][0]:.2f} after)" for model, run in runs.items())
     return (
-        f"Every artifact was loaded from disk into a long-lived worker process of its own on {host['cpu']} "
-        f"({host['cores']} cores, TensorFlow {machine['tensorflow']}), {settings['threads']['intra_op']} intra-op "
-        f"thread(s) and {settings['threads']['inter_op']} inter-op thread each. After one untimed call at every "
-        f"input, {settings['rounds']} rounds timed every artifact in a shuffled order, each round keeping the "
-        f"fastest of {settings['passes']} back-to-back passes (interference only adds time): batch 1 is "
-        f"{inputs['batch1']['calls_per_round']} SST-2 dev sentences one at a time, each at its own length; batch "
-        f"{batch} one batch of {batch} dev sentences padded to its longest. Latency is the median over rounds "
-        "of the time a call, with a distribution-free 95% interval; a speed-up is the baseline's median over the "
-        "artifact's, with a 95% paired bootstrap interval over rounds, worded faster or slower only when the "
-        f"interval leaves out 1. Other processes kept {host['other_processes_cpu_cores']:.2f} of the "
-        f"{host['cores']} cores busy on average during the {host['elapsed_s']:.0f} s it ran (1-minute load average "
-        f"{host['load_average_before'][0]:.2f} before, {host['load_average_after'][0]:.2f} after).")
+        f"The benchmark is a stage a model ({', '.join(runs)}): each loaded the baseline and that model's artifacts "
+        f"from disk into long-lived worker processes, one an artifact, on {host['cpu']} ({host['cores']} cores, "
+        f"TensorFlow {machine['tensorflow']}), {settings['threads']['intra_op']} intra-op thread(s) and "
+        f"{settings['threads']['inter_op']} inter-op thread each, so every speed-up is timed side by side with the "
+        f"baseline in the same rounds; the baseline's latency and the A/A check come from the baseline's stage. "
+        f"After one untimed call at every input, {settings['rounds']} rounds timed every artifact in a shuffled "
+        f"order, each round keeping the fastest of {settings['passes']} back-to-back passes (interference only adds "
+        f"time): batch 1 is {inputs['batch1']['calls_per_round']} SST-2 dev sentences one at a time, each at its own "
+        f"length; batch {batch} one batch of {batch} dev sentences padded to its longest. Latency is the median over "
+        "rounds of the time a call, with a distribution-free 95% interval; a speed-up is the baseline's median over "
+        "the artifact's, with a 95% paired bootstrap interval over rounds, worded faster or slower only when the "
+        f"interval leaves out 1. Other processes used on average, of the {host['cores']} cores, {busy}.")
 
 
 def throughput_text(t: dict) -> str:
