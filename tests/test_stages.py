@@ -60,3 +60,11 @@ def test_a_stage_a_model_refuses_an_unknown_model_in_one_line(tmp_path):
         assert result.stderr.strip().splitlines()[-1] == (
             f"error: {name} needs a model name, one of baseline, pruned, structured: python stages/{name}.py MODEL")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+def test_a_stage_times_itself_from_process_start_not_from_its_imports():
+    # What runs before prunelab.stage is imported (starting Python, importing TensorFlow) is part of the stage's time.
+    script = ("import time; time.sleep(0.6); from prunelab.stage import seconds_since_start; "
+              "print(seconds_since_start())")
+    seconds = float(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    assert 0.6 <= seconds < 30
