@@ -9,6 +9,7 @@ from prunelab.files import write_csv, write_json
 from prunelab.modeling import load_checkpoint
 from prunelab.points import prune_unstructured
 from prunelab.pruning.methods import Recipe
+from prunelab.teacher import load_teacher
 from prunelab.training import TrainConfig
 
 BASELINE = Path("models/baseline/checkpoint")
@@ -18,7 +19,7 @@ def main(params):
     recovery = TrainConfig.from_spec(params.prune.fine_tuning, params.seed, params.train.bucket_lengths)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_checkpoint(BASELINE)[0] if recovery.uses_teacher and recovery.epochs else None
+    teacher = load_teacher(BASELINE, data["train"], recovery)
     point = prune_unstructured(model, Recipe.from_spec(params.prune), data, recovery, params.seed, teacher)
     export_saved_model(point.model, Path("models/pruned"))
     write_csv("metrics/prune_steps.csv", point.steps)

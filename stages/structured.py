@@ -8,6 +8,7 @@ from prunelab.export import export_saved_model
 from prunelab.files import write_json
 from prunelab.modeling import load_checkpoint
 from prunelab.points import prune_structured, structured_importance
+from prunelab.teacher import load_teacher
 from prunelab.training import TrainConfig
 
 BASELINE = Path("models/baseline/checkpoint")
@@ -18,7 +19,7 @@ def main(params):
     recovery = TrainConfig.from_spec(params.prune.structured_fine_tuning, params.seed, params.train.bucket_lengths)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_checkpoint(BASELINE)[0] if recovery.uses_teacher and recovery.epochs else None
+    teacher = load_teacher(BASELINE, data["train"], recovery)
     importance = structured_importance(model, spec, data["train"], params.seed)
     point = prune_structured(model, spec, spec.flops_target, data, recovery, importance, teacher)
     export_saved_model(point.model, Path("models/structured"))

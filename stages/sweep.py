@@ -15,6 +15,7 @@ from prunelab.files import write_json
 from prunelab.modeling import load_checkpoint
 from prunelab.pruning.methods import Recipe
 from prunelab.sweep import sweep_structured, sweep_unstructured
+from prunelab.teacher import load_teacher
 from prunelab.training import TrainConfig
 
 BASELINE = Path("models/baseline/checkpoint")
@@ -28,7 +29,7 @@ def main(params):
     recovery = TrainConfig.from_spec(fine_tuning, params.seed, params.train.bucket_lengths) if sweep.recovery else None
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)
-    teacher = load_checkpoint(BASELINE)[0] if recovery and recovery.uses_teacher and recovery.epochs else None
+    teacher = load_teacher(BASELINE, data["train"], recovery)  # computed once, for every point
     if method == "structured":
         points = sweep_structured(model, prune.structured, sweep.flops_targets, data, recovery, params.seed, teacher)
     else:

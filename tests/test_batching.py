@@ -19,6 +19,8 @@ def test_every_sentence_once_per_epoch_padded_to_its_bucket():
         assert ids.shape[1] == min(b for b in BUCKETS if b >= real_lengths.max())
         assert np.all(ids[mask == 0] == data.pad_id)
         seen += [tuple(row[:n]) for row, n in zip(ids, real_lengths)]
+        for row, n, index in zip(ids, real_lengths, features["index"].numpy()):  # each row's place in ``data``
+            assert np.array_equal(row[:n], data.token_ids[index])
     assert sorted(seen) == sorted(tuple(s) for s in data.token_ids)
 
 

@@ -7,6 +7,7 @@ from prunelab.batching import padded_batches
 from prunelab.export import export_saved_model, load_saved_model
 from prunelab.modeling import canonical_name, encoder_layer_index
 from prunelab.structured import StructuredPlan, build_pruned, select_plan, unit_importance
+from prunelab.teacher import teacher_outputs
 from prunelab.training import TrainConfig, encoder_layer_ids, fine_tune
 from structured_support import LAYERS, count_parameters, four_head_bert, logits, mask_model, random_plan
 
@@ -63,7 +64,8 @@ def test_fine_tune_and_export(data, tmp_path):
     before = [v.numpy().copy() for v in pruned.trainable_variables]
     config = TrainConfig(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.01,
                          bucket_lengths=[10, 20, 40], seed=0, distill_alpha=0.5, distill_hidden_weight=1.0)
-    steps, epochs = fine_tune(pruned, data, data, config, teacher=teacher, label="test")
+    steps, epochs = fine_tune(pruned, data, data, config, teacher=teacher_outputs(teacher, data, hidden_states=True),
+                              label="test")
     assert epochs and np.isfinite(epochs[0]["train_loss"])
     assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, pruned.trainable_variables))
 

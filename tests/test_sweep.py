@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import random_encoded, tiny_model
+from prunelab.points import prune_unstructured
+from prunelab.pruning import methods
 from prunelab.pruning.methods import Recipe
-from prunelab.sweep import sweep_unstructured
+from prunelab.sweep import measure_in_memory, sweep_unstructured
 
 
 def test_every_point_starts_from_the_baseline_and_is_measured_alike():
@@ -24,3 +26,20 @@ def test_every_point_starts_from_the_baseline_and_is_measured_alike():
         assert point["run"]["recovery"] is None and point["run"]["epochs_run"] == 0
     # The model is the baseline again afterwards: the 0.7 point did not start from the 0.3 one.
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights))
+
+
+def test_wanda_points_share_one_calibration_and_match_pruning_each_alone(monkeypatch):
+    data = {"train": random_encoded(32, seed=1), "selection": random_encoded(16, seed=2),
+            "dev": random_encoded(24, seed=3)}
+    recipes = [Recipe("wanda", sparsity, "per_output", ("attention", "ffn"), calibration_size=8)
+               for sparsity in (0.25, 0.75)]  # whole inputs of every output in the tiny model's kernels
+    collections = []
+    collect = methods.collect_input_stats
+    monkeypatch.setattr(methods, "collect_input_stats", lambda *a, **k: collections.append(1) or collect(*a, **k))
+    points = sweep_unstructured(tiny_model("bert"), recipes, data, recovery=None, seed=0)
+    assert len(collections) == 1
+    for recipe, point in zip(recipes, points):
+        alone = prune_unstructured(tiny_model("bert"), recipe, data, None, seed=0).model
+        measured = measure_in_memory(alone, data["dev"], recipe.targets, 32, split="dev")
+        assert point["accuracy"] == measured["accuracy"]
+        assert point["sparsity"]["targeted_sparsity"] == measured["sparsity"]["targeted_sparsity"]

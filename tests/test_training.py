@@ -4,7 +4,15 @@ import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
 from prunelab.batching import Encoded, padded_batches
-from prunelab.training import TrainConfig, accuracy_in_memory, fine_tune, hidden_state_error, predict_in_memory
+from prunelab.teacher import teacher_outputs
+from prunelab.training import (
+    TrainConfig,
+    _inference_function,
+    accuracy_in_memory,
+    fine_tune,
+    hidden_state_error,
+    predict_in_memory,
+)
 
 
 def config(**overrides):
@@ -38,7 +46,7 @@ def test_distillation_pulls_the_student_towards_the_teacher():
     def gap(alpha):
         student = tiny_model("bert", seed=0)
         fine_tune(student, train, train, config(epochs=3, distill_alpha=alpha, distill_temperature=1.0),
-                  teacher=teacher, label="test")
+                  teacher=teacher_outputs(teacher, train, hidden_states=False), label="test")
         return np.abs(predict_in_memory(student, train, 32) - predict_in_memory(teacher, train, 32)).mean()
 
     assert gap(1.0) < gap(0.0)
@@ -52,7 +60,7 @@ def test_hidden_state_distillation_pulls_every_layer_towards_the_teacher():
     def layer_errors(hidden_weight):
         student = tiny_model("bert", seed=0)
         fine_tune(student, train, train, config(epochs=3, distill_alpha=0.5, distill_hidden_weight=hidden_weight),
-                  teacher=teacher, label="test")
+                  teacher=teacher_outputs(teacher, train, hidden_states=True), label="test")
         ours = student(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         theirs = teacher(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         return np.array([float(hidden_state_error([(a, b)], mask)) for a, b in zip(ours[1:], theirs[1:])])
@@ -66,6 +74,16 @@ def test_distillation_without_a_teacher_is_refused(setting):
         fine_tune(tiny_model("bert"), random_encoded(8), random_encoded(8), config(**setting))
 
 
+def test_distillation_needs_the_teachers_outputs_for_these_sentences_and_layers():
+    teacher, train = tiny_model("bert", seed=5), random_encoded(8)
+    with pytest.raises(ValueError, match="hidden states"):
+        fine_tune(tiny_model("bert"), train, train, config(distill_hidden_weight=1.0),
+                  teacher=teacher_outputs(teacher, train, hidden_states=False))
+    with pytest.raises(ValueError, match="cover 8 sentences"):
+        fine_tune(tiny_model("bert"), random_encoded(16), train, config(distill_alpha=0.5),
+                  teacher=teacher_outputs(teacher, train, hidden_states=False))
+
+
 def test_predictions_come_back_in_the_data_order():
     """Batches are formed shortest first; the logits must still line up with the sentences."""
     model, data = tiny_model("bert", seed=0), random_encoded(20, seed=4)
@@ -73,3 +91,16 @@ def test_predictions_come_back_in_the_data_order():
     one_by_one = [predict_in_memory(model, Encoded([ids], data.labels[i : i + 1], data.pad_id), 1)[0]
                   for i, ids in enumerate(data.token_ids)]
     np.testing.assert_allclose(predict_in_memory(model, data, 8), np.array(one_by_one), atol=1e-5)
+
+
+def test_one_trace_a_model_follows_its_weights_as_they_change():
+    """Epochs and sweep points reuse one traced forward pass; it must read the weights as they are now."""
+    model, data = tiny_model("bert", seed=0), random_encoded(16, seed=2)
+    before = predict_in_memory(model, data, 8)
+    classifier = next(v for v in model.weights if "classifier" in v.name and "kernel" in v.name)
+    classifier.assign(classifier * 3.0)
+    after = predict_in_memory(model, data, 8)
+    assert not np.allclose(before, after)
+    ids, mask = (tf.constant(x) for x in padded_batches(data, 16)[0])
+    np.testing.assert_allclose(after, model(input_ids=ids, attention_mask=mask).logits, atol=1e-5)
+    assert _inference_function(model) is _inference_function(model)

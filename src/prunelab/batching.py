@@ -59,35 +59,38 @@ def steps_per_epoch(data: Encoded, bucket_lengths: list[int], batch_size: int) -
 
 
 def bucketed_dataset(data: Encoded, bucket_lengths: list[int], batch_size: int, shuffle_seed: int | None):
-    """Batches of ``{"input_ids", "attention_mask"}, labels`` padded to their bucket's length.
+    """Batches of ``{"input_ids", "attention_mask", "index"}, labels`` padded to their bucket's length;
+    ``index`` is each sentence's position in ``data`` (what per-sentence targets are looked up by).
 
     With a seed the sentence order is reshuffled every epoch (deterministically);
     without, batches come in a fixed order, as evaluation needs.
     """
     ragged = tf.ragged.constant(data.token_ids, dtype=tf.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((ragged, data.labels))
+    dataset = tf.data.Dataset.from_tensor_slices((ragged, data.labels, np.arange(len(data), dtype=np.int64)))
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(data), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda ids, label: (ids, tf.ones_like(ids), label))
+    dataset = dataset.map(lambda ids, label, index: (ids, tf.ones_like(ids), label, index))
     dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda ids, mask, label: tf.shape(ids)[0],
+        element_length_func=lambda ids, mask, label, index: tf.shape(ids)[0],
         bucket_boundaries=[n + 1 for n in bucket_lengths[:-1]],
         bucket_batch_sizes=[batch_size] * len(bucket_lengths),
-        padded_shapes=([None], [None], []),
-        padding_values=(data.pad_id, 0, 0),
+        padded_shapes=([None], [None], [], []),
+        padding_values=(data.pad_id, 0, 0, np.int64(0)),
         pad_to_bucket_boundary=False,
     )
-    dataset = dataset.map(lambda ids, mask, label: _pad_to_bucket(ids, mask, label, bucket_lengths, data.pad_id))
+    dataset = dataset.map(lambda ids, mask, label, index: _pad_to_bucket(ids, mask, label, index, bucket_lengths,
+                                                                         data.pad_id))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _pad_to_bucket(ids, mask, label, bucket_lengths, pad_id):
+def _pad_to_bucket(ids, mask, label, index, bucket_lengths, pad_id):
     length = tf.shape(ids)[1]
     bucket = tf.gather(bucket_lengths, tf.searchsorted(bucket_lengths, [length]))[0]
     padding = [[0, 0], [0, bucket - length]]
     features = {
         "input_ids": tf.pad(ids, padding, constant_values=pad_id),
         "attention_mask": tf.pad(mask, padding),
+        "index": index,
     }
     return features, label
 

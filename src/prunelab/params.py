@@ -193,7 +193,7 @@ class EvaluateSpec(Spec):
 
 
 class BenchmarkSpec(Spec):
-    rounds: PositiveInt = 24
+    rounds: PositiveInt = 12
     passes: PositiveInt = 3
     batch1_sentences: PositiveInt = 16
     batch_size: PositiveInt = 32

@@ -29,13 +29,16 @@ class PrunedPoint:
 
 
 def prune_unstructured(model, recipe: Recipe, data: dict[str, Encoded], recovery: TrainConfig | None,
-                       seed: int, teacher=None, label: str = "prune") -> PrunedPoint:
-    """Zero weights of ``model`` in place by ``recipe``, then recover with ``recovery`` (None: no fine-tuning)."""
+                       seed: int, teacher=None, label: str = "prune", stats=None) -> PrunedPoint:
+    """Zero weights of ``model`` in place by ``recipe``, then recover with ``recovery`` (None: no fine-tuning).
+
+    ``stats``: the model's ``methods.input_stats`` on this recipe's calibration sample, if already collected.
+    """
     started = time.perf_counter()
     epochs = recovery.epochs if recovery is not None else 0
     total_steps = steps_per_epoch(data["train"], recovery.bucket_lengths, recovery.batch_size) * epochs if epochs else 0
     calibration = calibration_sample(data["train"], recipe.calibration_size, seed)
-    pruner = prepare_pruner(model, recipe, calibration, total_steps)
+    pruner = prepare_pruner(model, recipe, calibration, total_steps, stats)
     record = {"kind": "unstructured", **recipe.describe()}
     if recipe.schedule == "oneshot":
         pruner.update(0)

@@ -2,9 +2,11 @@
 
 Each point starts from the same fine-tuned baseline and goes through the same
 ``prunelab.points`` functions as the main run: one-shot pruning and, only when asked
-(``sweep.recovery``), fine-tuning. Every point is measured in memory on SST-2 dev with
-``measure_in_memory``, in the schema of every measured model. Speed is not
-measured per point: unstructured points keep the dense graph, and the structured
+(``sweep.recovery``), fine-tuning. What depends on the baseline alone is computed
+once for all points: its dev predictions, Wanda's calibration statistics, the
+teacher's outputs. Every point is measured in memory on SST-2 dev with
+``measure_in_memory``, in the schema of every measured model. Speed is not measured
+per point: unstructured points keep the dense graph, and the structured
 model the report times is the exported ``models/structured``.
 """
 
@@ -15,7 +17,8 @@ from prunelab.batching import Encoded
 from prunelab.evaluation import describe_weights
 from prunelab.params import StructuredSpec
 from prunelab.points import prune_structured, prune_unstructured, structured_importance
-from prunelab.pruning.methods import Recipe
+from prunelab.pruning.methods import Recipe, calibration_sample, input_stats
+from prunelab.pruning.scores import NEEDS_CALIBRATION
 from prunelab.training import TrainConfig, predict_in_memory
 
 MEASURE_BATCH = 32
@@ -37,10 +40,14 @@ def sweep_unstructured(model, recipes: list[Recipe], data: dict[str, Encoded], r
                        seed: int, teacher=None) -> list[dict]:
     snapshot = WeightSnapshot(model)
     baseline = _baseline_predictions(model, data["dev"])
+    stats = {}  # the baseline's calibration statistics, by what they depend on: every point starts from it
     points = []
     for recipe in recipes:
+        key = (recipe.targets, recipe.calibration_size)
+        if recipe.method in NEEDS_CALIBRATION and key not in stats:
+            stats[key] = input_stats(model, recipe, calibration_sample(data["train"], recipe.calibration_size, seed))
         point = prune_unstructured(model, recipe, data, recovery, seed, teacher,
-                                   label=f"sweep {recipe.method} {recipe.sparsity}")
+                                   label=f"sweep {recipe.method} {recipe.sparsity}", stats=stats.get(key))
         points.append(_measured(point, data["dev"], recipe.targets, baseline))
         snapshot.restore()
     return points

@@ -106,7 +106,7 @@ def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_leng
     dataset = bucketed_dataset(train, bucket_lengths, 32, shuffle_seed=0).take(steps + warmup)
     batches = [(f["input_ids"], f["attention_mask"], labels) for f, labels in dataset]
     roofline = matmul_roofline()
-    trained = _time_steps(make_train_step(model, optimizer, None, None, config), batches, warmup)
+    trained = _time_steps(make_train_step(model, optimizer, None, config), batches, warmup)
     spec = tf.TensorSpec([None, None], tf.int32)
     forward = tf.function(lambda ids, mask, _labels: model(input_ids=ids, attention_mask=mask).logits,
                           input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])

@@ -2,19 +2,21 @@
 
 One loop serves the baseline and pruning's recovery. A pruner, when given, is
 asked for its masks before every step and re-applies them after every update,
-so a pruned weight stays exactly zero whatever the optimizer does. A teacher,
-when given, is distilled into the model (Hinton et al. 2015): the loss mixes the
-labels' cross-entropy with the KL divergence to the teacher's softened
-predictions, which keeps a pruned model close to the dense one it came from
-instead of drifting further into a small training subset. Optionally it also
-matches the teacher layer by layer (the mean squared error between each encoder
-layer's output token states, as in CoFi, Xia et al. 2022): a structurally pruned
-model keeps the hidden size and the layers, so layer i learns from layer i.
+so a pruned weight stays exactly zero whatever the optimizer does. A teacher's
+outputs, when given (``teacher.TeacherOutputs``, computed once before training), are
+distilled into the model (Hinton et al. 2015): the loss mixes the labels'
+cross-entropy with the KL divergence to the teacher's softened predictions, which
+keeps a pruned model close to the dense one it came from instead of drifting
+further into a small training subset. Optionally it also matches the teacher layer
+by layer (the mean squared error between each encoder layer's output token states,
+as in CoFi, Xia et al. 2022): a structurally pruned model keeps the hidden size and
+the layers, so layer i learns from layer i.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ from transformers import create_optimizer
 
 from prunelab.batching import Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
 from prunelab.params import FineTuneSpec
+from prunelab.teacher import TeacherOutputs
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,15 @@ class TrainConfig:
                    distill_temperature=spec.distill.temperature, distill_hidden_weight=spec.distill.hidden_weight)
 
 
-def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pruner=None, teacher=None,
-              label="train"):
+def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pruner=None,
+              teacher: TeacherOutputs | None = None, label="train"):
     """Train ``model`` in place; returns (per-step log rows, per-epoch rows).
 
+    ``teacher``: the teacher's outputs over ``train`` (``teacher.teacher_outputs``), needed to distil.
     Each epoch ends with the accuracy on ``selection``, the held-out training sentences every
     choice is made on (never the reported dev set).
     """
-    if config.uses_teacher and teacher is None:
-        raise ValueError("distillation needs a teacher model")
+    teacher = _distilled_from(teacher, config, train)
     tf.keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(train, config.bucket_lengths, config.batch_size)
     total_steps = steps * config.epochs
@@ -69,7 +72,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
         num_warmup_steps=int(config.warmup_ratio * total_steps),
         weight_decay_rate=config.weight_decay,
     )
-    train_step = make_train_step(model, optimizer, pruner, teacher if config.uses_teacher else None, config)
+    train_step = make_train_step(model, optimizer, pruner, config)
     dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
 
     step_rows, epoch_rows = [], []
@@ -81,20 +84,19 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
         for features, labels in dataset:
             if pruner is not None:
                 pruner.update(step)
-            loss, correct = train_step(features["input_ids"], features["attention_mask"], labels)
+            ids = features["input_ids"]
+            targets = () if teacher is None else teacher.batch(features["index"].numpy(), ids.shape[1],
+                                                               states=bool(config.distill_hidden_weight))
+            loss, correct = train_step(ids, features["attention_mask"], labels, *targets)
             losses.append(float(loss))
             hits += int(correct)
             seen += int(labels.shape[0])
-            padded_tokens += int(np.prod(features["input_ids"].shape))
+            padded_tokens += int(np.prod(ids.shape))
             step += 1
             if step % config.log_every == 0 or step == total_steps:
-                row = {
-                    "step": step,
-                    "epoch": round(step / steps, 3),
-                    "loss": round(float(np.mean(losses[-config.log_every :])), 5),
-                    "accuracy": round(hits / seen, 5),
-                    "learning_rate": float(schedule(step)),
-                }
+                row = {"step": step, "epoch": round(step / steps, 3),
+                       "loss": round(float(np.mean(losses[-config.log_every :])), 5),
+                       "accuracy": round(hits / seen, 5), "learning_rate": float(schedule(step))}
                 if pruner is not None:
                     row["sparsity"] = round(pruner.sparsity(), 5)
                 step_rows.append(row)
@@ -112,38 +114,57 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     return step_rows, epoch_rows
 
 
-def make_train_step(model, optimizer, pruner, teacher, config: TrainConfig):
+def _distilled_from(teacher: TeacherOutputs | None, config: TrainConfig, train: Encoded) -> TeacherOutputs | None:
+    """The teacher outputs the run distils from (None when it does not), checked against what it needs."""
+    if not config.uses_teacher:
+        return None
+    if teacher is None:
+        raise ValueError("distillation needs a teacher's outputs (teacher.teacher_outputs)")
+    if config.distill_hidden_weight and teacher.hidden is None:
+        raise ValueError("hidden-state distillation needs the teacher's hidden states (hidden_states=True)")
+    if len(teacher) != len(train):
+        raise ValueError(f"the teacher's outputs cover {len(teacher)} sentences, the training data {len(train)}")
+    return teacher
+
+
+def make_train_step(model, optimizer, pruner, config: TrainConfig):
+    """``train_step(input_ids, attention_mask, labels, *targets)``; when ``config`` distils, ``targets`` are
+    the teacher's logits and, for the hidden-state term, its states (``TeacherOutputs.batch``)."""
     cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     kl_divergence = tf.keras.losses.KLDivergence()
     alpha, temperature, hidden_weight = config.distill_alpha, config.distill_temperature, config.distill_hidden_weight
     layers = encoder_layer_ids(model)
 
-    def loss_fn(labels, output, input_ids, attention_mask):
+    def loss_fn(labels, output, attention_mask, targets):
         loss = cross_entropy(labels, output.logits)
-        if teacher is None:
+        if not targets:
             return loss
-        taught = teacher(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=bool(hidden_weight),
-                         training=False)
-        soft_targets = tf.nn.softmax(taught.logits / temperature)
+        soft_targets = tf.nn.softmax(targets[0] / temperature)
         # T² keeps the soft term's gradients on the scale of the hard one (Hinton et al.).
         soft = kl_divergence(soft_targets, tf.nn.softmax(output.logits / temperature)) * temperature**2
         loss = (1 - alpha) * loss + alpha * soft
         if hidden_weight and layers:
-            # hidden_states[0] is the embeddings' output; layer i's output is hidden_states[i + 1].
-            pairs = [(output.hidden_states[j + 1], taught.hidden_states[i + 1]) for j, i in enumerate(layers)]
+            # The student's hidden_states[0] is the embeddings' output; its layer j's is hidden_states[j + 1],
+            # paired with the teacher's layer i (the targets hold encoder layers only).
+            pairs = [(output.hidden_states[j + 1], targets[1][:, :, i]) for j, i in enumerate(layers)]
             loss += hidden_weight * hidden_state_error(pairs, attention_mask)
         return loss
 
     masked = pruner.masked_variables() if pruner is not None else []
     spec = tf.TensorSpec([None, None], tf.int32)
+    targets_spec = []
+    if config.uses_teacher:
+        targets_spec.append(tf.TensorSpec([None, None], tf.float32))
+        if hidden_weight:
+            targets_spec.append(tf.TensorSpec([None, None, None, None], tf.float32))
 
     # One trace for every bucket shape: the sequence and batch dimensions are left open.
-    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
-    def train_step(input_ids, attention_mask, labels):
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32), *targets_spec])
+    def train_step(input_ids, attention_mask, labels, *targets):
         with tf.GradientTape() as tape:
             output = model(input_ids=input_ids, attention_mask=attention_mask,
-                           output_hidden_states=bool(teacher is not None and hidden_weight), training=True)
-            loss = loss_fn(labels, output, input_ids, attention_mask)
+                           output_hidden_states=bool(targets and hidden_weight), training=True)
+            loss = loss_fn(labels, output, attention_mask, targets)
             logits = output.logits
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
@@ -170,13 +191,26 @@ def hidden_state_error(pairs, attention_mask) -> tf.Tensor:
 
 def predict_in_memory(model, data: Encoded, batch_size: int) -> np.ndarray:
     """Logits for every sentence, in ``data``'s order (computed in batches of similar length)."""
-    spec = tf.TensorSpec([None, None], tf.int32)
-
-    @tf.function(input_signature=[spec, spec])
-    def logits_of(input_ids, attention_mask):
-        return model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
-
+    logits_of = _inference_function(model)
     return logits_in_data_order(lambda ids, mask: logits_of(ids, mask).numpy(), data, batch_size)
+
+
+_INFERENCE_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inference_function(model):
+    """The model's forward pass, traced once per model: it reads the variables, so it stays valid as pruning
+    and training change them, and every epoch's and sweep point's evaluation reuses the trace."""
+    if model not in _INFERENCE_FUNCTIONS:
+        spec = tf.TensorSpec([None, None], tf.int32)
+        traced_model = weakref.ref(model)  # a strong reference here would keep the cache's key alive
+
+        @tf.function(input_signature=[spec, spec])
+        def logits_of(input_ids, attention_mask):
+            return traced_model()(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+
+        _INFERENCE_FUNCTIONS[model] = logits_of
+    return _INFERENCE_FUNCTIONS[model]
 
 
 def accuracy_in_memory(model, data: Encoded, batch_size: int) -> float:

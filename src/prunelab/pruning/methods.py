@@ -61,8 +61,17 @@ def calibration_sample(train: Encoded, size: int, seed: int) -> Encoded:
     return train.take(picked)
 
 
-def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int) -> Pruner:
-    """A Pruner for ``spec``; SparseGPT has already pruned and repaired the weights when it returns."""
+def input_stats(model, spec: Recipe, calibration: Encoded):
+    """What a calibrated scoring rule (Wanda) reads: the inputs of every kernel ``spec`` targets."""
+    return collect_input_stats(model, prunable_variables(model, spec.targets), calibration)
+
+
+def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int, stats=None) -> Pruner:
+    """A Pruner for ``spec``; SparseGPT has already pruned and repaired the weights when it returns.
+
+    ``stats``: ``input_stats`` of this model on ``calibration``, when already collected (the sweep's
+    points all start from the same baseline, so one collection serves them all).
+    """
     variables = prunable_variables(model, spec.targets)
     schedule = make_schedule(spec.schedule, spec.sparsity, total_steps, end_fraction=spec.end_fraction,
                              frequency=spec.frequency)
@@ -71,5 +80,6 @@ def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int) 
         # The kernels now hold SparseGPT's zeros, its smallest weights: magnitude at the same sparsity and
         # granularity selects exactly them, and the Pruner holds them through any recovery.
         return Pruner(variables, "magnitude", spec.scope, schedule, n_m=spec.n_m)
-    stats = collect_input_stats(model, variables, calibration) if spec.method in NEEDS_CALIBRATION else None
+    if spec.method in NEEDS_CALIBRATION and stats is None:
+        stats = collect_input_stats(model, variables, calibration)
     return Pruner(variables, spec.method, spec.scope, schedule, stats=stats, n_m=spec.n_m)
