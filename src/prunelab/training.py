@@ -81,7 +81,9 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     for epoch in range(1, config.epochs + 1):
         losses, hits, seen, padded_tokens = [], 0, 0, 0
         epoch_started = time.perf_counter()
-        for features, labels in dataset:
+        # The epoch's batches are taken before its first step: pulled while the steps run, tf.data's
+        # background threads compete with them for the cores and can stall an epoch for many seconds.
+        for features, labels in list(dataset):
             if pruner is not None:
                 pruner.update(step)
             ids = features["input_ids"]
