@@ -83,7 +83,7 @@ def _recover(model, data: dict[str, Encoded], recovery: TrainConfig | None, teac
         accuracy = accuracy_before if accuracy_before is not None else _selection_accuracy(model, data)
         return PrunedPoint(model, {"recovery": None, "epochs_run": 0, "selection_accuracy": accuracy})
     steps, epochs = fine_tune(model, data["train"], data["selection"], recovery, pruner,
-                              teacher=teacher if recovery.uses_teacher else None, label=label)
+                              teacher=teacher, label=label)
     settings = {"epochs": recovery.epochs, "batch_size": recovery.batch_size, "learning_rate": recovery.learning_rate,
                 "warmup_ratio": recovery.warmup_ratio, "weight_decay": recovery.weight_decay,
                 "distill_alpha": recovery.distill_alpha, "distill_temperature": recovery.distill_temperature,
