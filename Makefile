@@ -31,6 +31,12 @@ repro: setup
 		| tr -d "':"
 	@tail -n 1 $(VENV)/repro.log
 
+# Every stage on a small slice, in one process, for a first look (src/prunelab/quick.py): quick/reports/,
+# labelled as a quick look. Not a DVC run: nothing is cached, locked or versioned; the outputs here are untouched.
+.PHONY: quick
+quick: setup
+	python -m prunelab.quick
+
 lint: setup
 	ruff check src stages tests
 

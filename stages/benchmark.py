@@ -34,7 +34,8 @@ def main(params):
     artifacts = find_artifacts(Path("models"), model)  # an unknown model fails here, before any work
     spec = params.benchmark
     token_ids, pad_id = dev_token_ids(params.model.max_length)
-    inputs = build_inputs(token_ids, pad_id, spec.batch1_sentences, spec.batch_size, spec.lengths,
+    lengths = spec.lengths if model in spec.length_sweep else []
+    inputs = build_inputs(token_ids, pad_id, spec.batch1_sentences, spec.batch_size, lengths,
                           LENGTH_BATCH1_CALLS, params.seed)
     report = run_benchmark(artifacts, inputs, spec, params.seed)
     report["settings"]["inputs_from"] = str(DEV)

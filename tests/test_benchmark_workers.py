@@ -150,6 +150,14 @@ def test_without_a_copy_there_is_no_aa_check(tmp_path):
     assert report["aa"] is None and set(report["against_baseline"]) == {"pruned"}
 
 
+def test_without_lengths_there_is_no_length_sweep(tmp_path):
+    inputs = build_inputs(dev_like(), 0, 2, 4, [], 1, seed=0)
+    spec = BenchmarkSpec(rounds=3, batch1_sentences=2, batch_size=4, lengths=[8], length_rounds=2, threads=1)
+    report = run_benchmark({"baseline": tmp_path / "2ms", "pruned": tmp_path / "1ms"}, inputs, spec, seed=0,
+                           loader=fake_loader)
+    assert report["by_length"] == [] and set(report["against_baseline"]["pruned"]) == {"batch1", "batch4"}
+
+
 def test_real_saved_models_run_in_workers_with_their_threads_pinned(tmp_path):
     from conftest import tiny_model
     from prunelab.export import export_saved_model

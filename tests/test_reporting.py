@@ -82,7 +82,8 @@ def metrics():
         "benchmark": {"artifacts": artifacts, "against_baseline": against,
                       "aa": {**ratio(1.0, 0.99, 1.01), "batch1": ratio(1.0, 0.98, 1.02),
                              "batch32": ratio(1.0, 0.99, 1.01), "passed": True, "max_halfwidth": 0.05, "warning": None},
-                      "settings": {"rounds": 30, "passes": 3, "threads": {"intra_op": 2, "inter_op": 1},
+                      "settings": {"rounds": 30, "passes": 3, "length_rounds": 6,
+                                   "threads": {"intra_op": 2, "inter_op": 1},
                                    "inputs": {"batch1": {"calls_per_round": 16}}},
                       "machine": MACHINE,
                       "runs": {"baseline": {"machine": MACHINE}, "pruned": {"machine": MACHINE | {"elapsed_s": 90}},
@@ -177,6 +178,15 @@ def test_how_it_was_measured_names_each_models_benchmark_stage_and_its_load():
     assert "0.05 during the pruned stage's 90 s (1-minute load average 0.10 before, 1.90 after)" in text
 
 
+def test_how_it_was_measured_names_the_models_the_length_sweep_timed():
+    m = metrics()
+    assert "No length sweep ran" in build_context(m, PARAMS, {})["measurement"]
+    m["benchmark"]["by_length"] = [{"artifact": name, "batch": 1, "length": length}
+                                   for name in ("baseline", "structured") for length in (64, 16)]
+    text = build_context(m, PARAMS, {})["measurement"]
+    assert "The length sweep timed baseline, structured at 16, 64 tokens, 6 rounds of one pass" in text
+
+
 def test_a_metrics_file_missing_a_model_fails_loudly():
     m = copy.deepcopy(metrics())
     del m["benchmark"]["artifacts"]["structured"]
@@ -194,3 +204,20 @@ def test_a_failed_aa_check_is_said_once_with_what_else_used_the_cpu():
     assert "outside the ±5% the stage accepts" in text and "A/A check failed" not in text
     assert "other processes kept 0.90 of 2 cores busy; the busiest: pytest (pid 7) 0.85" in text
     assert "within the ±5%" in aa_text({**aa, "passed": True}, 32, machine)
+
+
+def test_the_length_figure_says_so_when_no_model_was_swept(tmp_path):
+    from prunelab.reporting.figures import length_figure
+
+    assert length_figure([], tmp_path).stat().st_size > 0
+
+
+def test_a_quick_look_says_so_before_anything_else(tmp_path):
+    quick = PARAMS.model_copy(update={"report": PARAMS.report.model_copy(update={"quick_look": True})})
+    assert build_context(metrics(), PARAMS, {})["quick_look"] is None
+    figure = tmp_path / "x.png"
+    figure.write_bytes(b"\x89PNG fake")
+    names = ("latency", "length", "training", "sparsity", "units", "sweep")
+    render(build_context(metrics(), quick, {name: figure for name in names}), tmp_path)
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    assert lines[2].startswith("> **A quick look (`make quick`), not the default run: 5000 training sentences")

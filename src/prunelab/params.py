@@ -199,6 +199,10 @@ class BenchmarkSpec(Spec):
     batch_size: PositiveInt = 32
     lengths: list[PositiveInt] = [16, 32, 64, 128]
     length_rounds: PositiveInt = 6
+    # Models whose artifacts are also timed at fixed lengths. The pruned model's graphs are the baseline's
+    # with zeros in its kernels, so its curve would repeat the baseline's; its batch-1 and batch-32
+    # ratios against the baseline are measured either way.
+    length_sweep: list[Literal["baseline", "pruned", "structured"]] = ["baseline", "structured"]
     threads: PositiveInt | None = None
     aa_max_halfwidth: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
 
@@ -208,6 +212,11 @@ class DeploySpec(Spec):
     max_accuracy_drop: Annotated[float, Field(ge=0.0)] = 1.0  # points
     # The report recommends the fastest artifact whose selection-set accuracy is within this of the baseline's.
     recommend_within_points: Annotated[float, Field(ge=0.0)] = 1.5
+
+
+class ReportSpec(Spec):
+    # `make quick` sets it: the report then opens by saying it is a quick look at a small slice.
+    quick_look: bool = False
 
 
 class Params(Spec):
@@ -220,6 +229,7 @@ class Params(Spec):
     evaluate: EvaluateSpec = EvaluateSpec()
     benchmark: BenchmarkSpec = BenchmarkSpec()
     deploy: DeploySpec = DeploySpec()
+    report: ReportSpec = ReportSpec()
 
     @model_validator(mode="after")
     def _buckets_end_at_max_length(self):

@@ -53,7 +53,7 @@ def teacher_outputs(teacher, train: Encoded, hidden_states: bool, batch_size: in
     """One pass of ``teacher`` over ``train``; the outputs come back in ``train``'s order."""
     spec = tf.TensorSpec([None, None], tf.int32)
 
-    @tf.function(input_signature=[spec, spec])
+    @tf.function(input_signature=[spec, spec], autograph=False)  # as training.predict_in_memory's
     def forward(input_ids, attention_mask):
         output = teacher(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=hidden_states,
                          training=False)

@@ -65,8 +65,10 @@ def run_benchmark(artifacts: dict[str, Path], inputs: Inputs, spec, seed: int, l
         monitor.sample()
         timings = run_rounds(workers, [s.name for s in inputs.main], spec.rounds, rng, spec.passes,
                              "batch 1 and batched", monitor.sample)
-        by_length = run_rounds(workers, [s.name for s in inputs.by_length], spec.length_rounds, rng,
-                               LENGTH_PASSES, "length sweep", monitor.sample)
+        by_length = {name: {} for name in workers}
+        if inputs.by_length:
+            by_length = run_rounds(workers, [s.name for s in inputs.by_length], spec.length_rounds, rng,
+                                   LENGTH_PASSES, "length sweep", monitor.sample)
         usage = monitor.usage()  # sampled last while the workers were alive: their CPU time is ours
         for name, worker in workers.items():
             loaded[name].update(worker.finish())

@@ -35,6 +35,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
     chosen = recommendation(_candidates(m, selection), benchmark, batch, params.deploy.recommend_within_points)
     return {
         "checkpoint": m["base_model"]["checkpoint"],
+        "quick_look": quick_look_text(params) if params.report.quick_look else None,
         "headline": headline(m, batch) + [recommendation_text(chosen, batch, params.deploy.recommend_within_points)],
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
@@ -63,6 +64,15 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "identity": identity_rows(m),
         "params_yaml": yaml.safe_dump(params.model_dump(), sort_keys=False).strip(),
     }
+
+
+def quick_look_text(params: Params) -> str:
+    data, sweep = params.data, params.sweep
+    return (f"A quick look (`make quick`), not the default run: {data.train_size} training sentences, "
+            f"{params.train.epochs} training epoch(s), {data.selection_size} selection sentences, sweeps at "
+            f"{', '.join(f'{s:g}' for s in sweep.sparsities)} sparsity, {params.benchmark.rounds} benchmark rounds. "
+            "Read it for whether a change runs and which way it points; every figure below is from this small slice "
+            "(dev is the whole of SST-2 dev). `make repro` gives the default run's figures.")
 
 
 def headline(m: dict, batch: int) -> list[str]:
@@ -141,7 +151,17 @@ def measurement_text(benchmark: dict, machine: dict, batch: int) -> str:
         f"length; batch {batch} one batch of {batch} dev sentences padded to its longest. Latency is the median over "
         "rounds of the time a call, with a distribution-free 95% interval; a speed-up is the baseline's median over "
         "the artifact's, with a 95% paired bootstrap interval over rounds, worded faster or slower only when the "
-        f"interval leaves out 1. Other processes used on average, of the {host['cores']} cores, {busy}.")
+        f"interval leaves out 1. Other processes used on average, of the {host['cores']} cores, {busy}."
+        f"{length_sweep_text(benchmark['by_length'], settings['length_rounds'])}")
+
+
+def length_sweep_text(rows: list[dict], rounds: int) -> str:
+    timed = list(dict.fromkeys(r["artifact"] for r in rows))
+    if not timed:
+        return " No length sweep ran (benchmark.length_sweep names no model)."
+    lengths = ", ".join(str(n) for n in sorted({r["length"] for r in rows}))
+    return (f" The length sweep timed {', '.join(timed)} at {lengths} tokens, {rounds} rounds of one pass "
+            "(benchmark.length_sweep: the pruned model runs the baseline's graphs, so it is left out by default).")
 
 
 def throughput_text(t: dict) -> str:

@@ -114,6 +114,11 @@ def latency_figure(points: list[dict], batch_sizes: list[int], folder: Path) -> 
 def length_figure(rows: list[dict], folder: Path) -> Path:
     """Median latency against sequence length, one line an artifact, a panel a batch size."""
     batches = sorted({r["batch"] for r in rows})
+    if not batches:
+        fig, ax = plt.subplots(figsize=(6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no length sweep: benchmark.length_sweep names no model", ha="center", va="center")
+        return _save(fig, folder, "latency_vs_length")
     fig, axes = plt.subplots(1, len(batches), figsize=(6 * len(batches), 4.2), squeeze=False)
     for ax, batch in zip(axes[0], batches):
         chosen = [r for r in rows if r["batch"] == batch]
