@@ -62,26 +62,26 @@ def test_every_stage_of_dvc_yaml_runs_after_what_it_depends_on(tmp_path):
     assert argv == ["stages/sweep.py", "wanda"]
 
 
-def test_a_stage_runs_in_this_process_with_its_argv_and_its_own_clock(tmp_path, monkeypatch, capsys):
+def run_script(tmp_path, monkeypatch, source: str, *args: str) -> None:
+    """``source`` as a stage script in ``tmp_path`` (beside our params.yaml), run by ``quick.run_stage``."""
     script = tmp_path / "stage.py"
-    script.write_text("import sys\nfrom prunelab import stage\n"
-                      "stage.run(lambda params: print('ran', sys.argv[1:], params.seed))\n")
+    script.write_text(source)
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", list(sys.argv))
-    quick.run_stage([str(script), "pruned"])
+    quick.run_stage([str(script), *args])
+
+
+def test_a_stage_runs_in_this_process_with_its_argv_and_its_own_clock(tmp_path, monkeypatch, capsys):
+    run_script(tmp_path, monkeypatch, "import sys\nfrom prunelab import stage\n"
+               "stage.run(lambda params: print('ran', sys.argv[1:], params.seed))\n", "pruned")
     out = capsys.readouterr().out
     assert "ran ['pruned'] 42" in out
     assert float(out.split("stage finished in ")[1].split()[0]) < stage.seconds_since_start()
 
 
 def test_a_failing_stage_ends_the_quick_look(tmp_path, monkeypatch):
-    script = tmp_path / "stage.py"
-    script.write_text("from prunelab import stage\nfrom prunelab.errors import UserError\n"
-                      "def main(params):\n    raise UserError('no such model')\nstage.run(main)\n")
-    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
     with pytest.raises(SystemExit) as stopped:
-        quick.run_stage([str(script)])
+        run_script(tmp_path, monkeypatch, "from prunelab import stage\nfrom prunelab.errors import UserError\n"
+                   "def main(params):\n    raise UserError('no such model')\nstage.run(main)\n")
     assert stopped.value.code == 1
