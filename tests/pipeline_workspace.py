@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from prunelab.quick import overlay
+
 REPO = Path(__file__).resolve().parents[1]
 SST2_DIR = Path(os.environ.get("SST2_DIR") or REPO.parent / "shared/data/sst2").resolve()
 
@@ -34,19 +36,12 @@ TINY = {
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 
-def merge(base: dict, update: dict) -> dict:
-    merged = dict(base)
-    for key, value in update.items():
-        merged[key] = merge(base[key], value) if isinstance(value, dict) else value
-    return merged
-
-
 def make_workspace(root: Path) -> Path:
     """The source tree only, tiny params, as a fresh git repository (works in a container without .git too)."""
     shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(*GENERATED))
     (root / "dvc.lock").unlink(missing_ok=True)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    (root / "params.yaml").write_text(yaml.safe_dump(merge(params, TINY), sort_keys=False))
+    (root / "params.yaml").write_text(yaml.safe_dump(overlay(params, TINY), sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *GIT_USER, "commit", "-qm", "copy"]):
         subprocess.run(command, cwd=root, check=True)
     return root

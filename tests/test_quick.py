@@ -49,17 +49,17 @@ def test_bad_params_fail_before_any_work(tmp_path):
 def test_every_stage_of_dvc_yaml_runs_after_what_it_depends_on(tmp_path):
     workspace = tmp_path / "quick"
     quick.make_workspace(REPO, workspace, quick.quick_params(REPO))
-    names = [name for name, _ in quick.stage_commands(workspace)]
-    lock_free = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert len(names) == len(set(names)) and {n.split("@")[0] for n in names} == set(lock_free)
+    commands = quick.stage_commands(workspace)
+    names = [name for name, _ in commands]
+    declared = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert len(names) == len(set(names)) and {n.split("@")[0] for n in names} == set(declared)
     before = {name: i for i, name in enumerate(names)}
     for first, then in [("source", "prepare"), ("prepare", "train"), ("train", "prune"), ("prune", "evaluate@pruned"),
                         ("evaluate_baseline", "evaluate@pruned"), ("deploy@structured", "benchmark@structured"),
                         ("sweep@magnitude", "report")]:
         assert before[first] < before[then], (first, then)
     assert names[-1] == "report"
-    argv = dict(quick.stage_commands(workspace))["sweep@wanda"]
-    assert argv == ["stages/sweep.py", "wanda"]
+    assert dict(commands)["sweep@wanda"] == ["stages/sweep.py", "wanda"]
 
 
 def run_script(tmp_path, monkeypatch, source: str, *args: str) -> None:
