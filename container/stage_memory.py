@@ -37,8 +37,7 @@ def find_cgroup(container: str, timeout: float = 600) -> Path:
     """The memory cgroup folder of ``container`` (waits for it to start)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = subprocess.run(["podman", "inspect", "--format", "{{.Id}}", container],
-                               capture_output=True, text=True)
+        found = subprocess.run(["podman", "inspect", "--format", "{{.Id}}", container], capture_output=True, text=True)
         cid = found.stdout.strip()
         if found.returncode == 0 and cid:
             for folder in MEMORY_ROOT.rglob(f"*{cid}*"):
