@@ -30,7 +30,7 @@ TINY = {
               "structured": {"importance_sentences": 16}},
     "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
     "deploy": {"variants": ["int8"], "max_accuracy_drop": 100.0},
-    "benchmark": {"rounds": 6, "batch1_sentences": 4, "lengths": [16, 64], "length_rounds": 3},
+    "benchmark": {"rounds": 3, "passes": 1, "batch1_sentences": 4, "lengths": [16, 64], "length_rounds": 2},
 }
 
 GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]

@@ -25,12 +25,14 @@ def test_quick_params_are_valid_and_keep_the_users_recipe(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["prune"]["sparsity"] = 0.8
     params["data"]["local_dir"] = "../sst2"
+    params["train"]["bucket_lengths"] = [8, 12, 16, 24, 64, 128]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     raw = quick.quick_params(tmp_path)
     checked = parse_params(raw)
     assert checked.report.quick_look and checked.prune.sparsity == 0.8
     assert checked.data.train_size == quick.QUICK["data"]["train_size"]
+    assert checked.train.bucket_lengths == [8, 12, 16, 24, 64]  # the recipe's buckets, up to the quick max_length
     assert raw["data"]["local_dir"] == str((tmp_path / "../sst2").resolve())  # the stages run one folder down
 
 

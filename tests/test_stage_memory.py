@@ -11,10 +11,17 @@ import stage_memory  # noqa: E402
 
 
 def write_cgroup(folder: Path, rss: int, max_usage: int, kills: int = 0) -> None:
-    (folder / "memory.stat").write_text(f"cache 10\nrss {rss}\ntotal_rss {rss}\n")
-    (folder / "memory.oom_control").write_text(f"oom_kill_disable 0\nunder_oom 0\noom_kill {kills}\n")
+    write_whole(folder / "memory.stat", f"cache 10\nrss {rss}\ntotal_rss {rss}\n")
+    write_whole(folder / "memory.oom_control", f"oom_kill_disable 0\nunder_oom 0\noom_kill {kills}\n")
     if not (folder / "memory.max_usage_in_bytes").exists() or max_usage:
-        (folder / "memory.max_usage_in_bytes").write_text(str(max_usage))
+        write_whole(folder / "memory.max_usage_in_bytes", str(max_usage))
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Replaced in one step, as a cgroup file reads: the sampler must never see a half-written file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def test_each_stage_gets_its_own_peak_and_the_watch_ends_with_the_cgroup(tmp_path):

@@ -27,13 +27,13 @@ from prunelab.params import parse_params
 
 REPO = Path.cwd()
 WORKSPACE = REPO / "quick"
-# What a quick look shrinks; everything else (model, methods, sparsity, targets) is params.yaml's.
-# The baseline still has to learn the task, or every comparison is between models at chance:
-# two epochs over this slice is about the least that does.
+# What a quick look shrinks; everything else (model, methods, sparsity, targets, the buckets up to
+# max_length) is params.yaml's. The baseline still has to learn the task, or every comparison is
+# between models at chance: two epochs over this slice is about the least that does.
 QUICK = {
     "data": {"train_size": 512, "selection_size": 128},
     "model": {"max_length": 64},
-    "train": {"epochs": 2, "bucket_lengths": [16, 32, 64]},
+    "train": {"epochs": 2},
     "prune": {"epochs": 1, "frequency": 1, "calibration_size": 32,
               "structured": {"importance_sentences": 32, "recovery": {"epochs": 1}}},
     "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
@@ -51,11 +51,18 @@ def overlay(base: dict, update: dict) -> dict:
     return merged
 
 
+def buckets_up_to(bucket_lengths: list, max_length: int) -> list:
+    """The recipe's padding buckets shorter than ``max_length``, then ``max_length`` itself."""
+    return [n for n in bucket_lengths if n < max_length] + [max_length]
+
+
 def quick_params(repo: Path) -> dict:
     """The repository's params.yaml with ``QUICK`` over it, validated before any work."""
     if not (repo / "dvc.yaml").is_file():
         raise UserError(f"no dvc.yaml in {repo}: run `make quick` from the repository's root.")
-    raw = overlay(yaml.safe_load((repo / "params.yaml").read_text()), QUICK)
+    recipe = yaml.safe_load((repo / "params.yaml").read_text())
+    buckets = buckets_up_to(parse_params(recipe).train.bucket_lengths, QUICK["model"]["max_length"])
+    raw = overlay(recipe, QUICK | {"train": {**QUICK["train"], "bucket_lengths": buckets}})
     local_dir = raw["data"].get("local_dir")
     if local_dir and not Path(local_dir).is_absolute():  # the stages run in the workspace, one folder down
         raw["data"]["local_dir"] = str((repo / local_dir).resolve())
