@@ -9,6 +9,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "container"))
 import stage_memory  # noqa: E402
 
+from prunelab.files import _atomic_write  # noqa: E402
+
 
 def write_cgroup(folder: Path, rss: int, max_usage: int, kills: int = 0) -> None:
     write_whole(folder / "memory.stat", f"cache 10\nrss {rss}\ntotal_rss {rss}\n")
@@ -19,9 +21,7 @@ def write_cgroup(folder: Path, rss: int, max_usage: int, kills: int = 0) -> None
 
 def write_whole(path: Path, text: str) -> None:
     """Replaced in one step, as a cgroup file reads: the sampler must never see a half-written file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+    _atomic_write(path, lambda f: f.write(text))
 
 
 def test_each_stage_gets_its_own_peak_and_the_watch_ends_with_the_cgroup(tmp_path):

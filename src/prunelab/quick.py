@@ -61,8 +61,9 @@ def quick_params(repo: Path) -> dict:
     if not (repo / "dvc.yaml").is_file():
         raise UserError(f"no dvc.yaml in {repo}: run `make quick` from the repository's root.")
     recipe = yaml.safe_load((repo / "params.yaml").read_text())
-    buckets = buckets_up_to(parse_params(recipe).train.bucket_lengths, QUICK["model"]["max_length"])
-    raw = overlay(recipe, QUICK | {"train": {**QUICK["train"], "bucket_lengths": buckets}})
+    raw = overlay(recipe, QUICK)
+    recipe_buckets = parse_params(recipe).train.bucket_lengths
+    raw["train"]["bucket_lengths"] = buckets_up_to(recipe_buckets, QUICK["model"]["max_length"])
     local_dir = raw["data"].get("local_dir")
     if local_dir and not Path(local_dir).is_absolute():  # the stages run in the workspace, one folder down
         raw["data"]["local_dir"] = str((repo / local_dir).resolve())
