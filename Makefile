@@ -70,7 +70,14 @@ clean:
 push: setup
 	dvc push $(if $(REMOTE),-r $(REMOTE))
 
+# A folder remote that is not there would otherwise fail as "missing cache files", naming no folder.
 pull: setup
+	@url=$$(dvc remote list | awk '$$NF == "(default)" {print $$2}'); \
+	if [ -z "$(REMOTE)" ] && [ "$${url#/}" != "$$url" ] && [ ! -d "$$url" ]; then \
+	  echo "error: the default DVC remote $$url does not exist: clone next to the folder that holds" \
+	    "prunelab-dvc-remote, or pull from another remote: make pull REMOTE=name (README: Share your results)" >&2; \
+	  exit 1; \
+	fi
 	dvc pull $(if $(REMOTE),-r $(REMOTE))
 
 include container/container.mk
