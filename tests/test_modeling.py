@@ -7,6 +7,7 @@ from prunelab.modeling import (
     build_classifier,
     canonical_name,
     encoder_layer_index,
+    is_word_embeddings,
     resolve_checkpoint,
     save_checkpoint,
     weight_group,
@@ -24,6 +25,12 @@ def test_every_linear_kernel_has_a_group(architecture):
     assert {encoder_layer_index(v.name) for v in groups["ffn"]} == {0, 1}
     assert all(len(v.shape) == 1 for v in groups[None])  # biases and LayerNorms only
     assert groups["classifier"]
+
+
+def test_the_word_embeddings_are_one_vocabulary_by_hidden_matrix(architecture):
+    model = tiny_model(architecture)
+    found = [v for v in model.weights if is_word_embeddings(v.name)]
+    assert [v.shape.as_list() for v in found] == [[model.config.vocab_size, model.config.hidden_size]]
 
 
 def test_canonical_names_drop_the_instance_scope():

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
 from prunelab.batching import Encoded, padded_batches
+from prunelab.modeling import canonical_name
 from prunelab.teacher import teacher_outputs
 from prunelab.training import (
     TrainConfig,
@@ -104,3 +105,19 @@ def test_one_trace_a_model_follows_its_weights_as_they_change():
     ids, mask = (tf.constant(x) for x in padded_batches(data, 16)[0])
     np.testing.assert_allclose(after, model(input_ids=ids, attention_mask=mask).logits, atol=1e-5)
     assert _inference_function(model) is _inference_function(model)
+
+
+def test_frozen_word_embeddings_stay_as_they_were_while_the_rest_trains():
+    def fine_tuned(freeze):
+        model = tiny_model("bert", seed=0)
+        before = [v.numpy() for v in model.weights]
+        fine_tune(model, random_encoded(64), random_encoded(16, seed=1), config(freeze_word_embeddings=freeze),
+                  label="test")
+        return {canonical_name(v.name): not np.array_equal(b, v.numpy()) for b, v in zip(before, model.weights)}
+
+    word_embeddings = [name for name in fine_tuned(False) if "/embeddings/word_embeddings/" in name]
+    assert len(word_embeddings) == 1
+    trained, frozen = fine_tuned(False), fine_tuned(True)
+    assert trained[word_embeddings[0]] and not frozen[word_embeddings[0]]
+    assert {n for n, changed in frozen.items() if changed} == {n for n, changed in trained.items() if changed} \
+        - set(word_embeddings)

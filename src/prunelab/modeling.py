@@ -151,6 +151,14 @@ def weight_group(name: str) -> str | None:
     return None
 
 
+_WORD_EMBEDDINGS = re.compile(r"/embeddings/word_embeddings/")
+
+
+def is_word_embeddings(name: str) -> bool:
+    """The vocabulary's embedding matrix (BERT, DistilBERT, ``structured.model.PrunedBert``)."""
+    return bool(_WORD_EMBEDDINGS.search(name))
+
+
 def encoder_layer_index(name: str) -> int | None:
     match = _LAYER_INDEX.search(name)
     return int(match.group(1)) if match else None

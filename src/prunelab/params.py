@@ -65,6 +65,7 @@ class FineTuneSpec(Spec):
     learning_rate: Annotated[float, Field(gt=0.0)]
     warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)]
     weight_decay: Annotated[float, Field(ge=0.0)]
+    freeze_word_embeddings: bool = False
     distill: DistillSpec = DistillSpec()
 
     @property
@@ -90,6 +91,7 @@ class RecoveryOverrides(Spec):
     learning_rate: Annotated[float, Field(gt=0.0)] | None = None
     warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     weight_decay: Annotated[float, Field(ge=0.0)] | None = None
+    freeze_word_embeddings: bool | None = None
     distill: DistillOverrides = DistillOverrides()
 
     def applied_to(self, base: FineTuneSpec) -> FineTuneSpec:

@@ -24,6 +24,7 @@ import tensorflow as tf
 from transformers import create_optimizer
 
 from prunelab.batching import Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
+from prunelab.modeling import is_word_embeddings
 from prunelab.params import FineTuneSpec
 from prunelab.teacher import TeacherOutputs
 
@@ -38,6 +39,7 @@ class TrainConfig:
     bucket_lengths: list[int]
     seed: int
     log_every: int = 20
+    freeze_word_embeddings: bool = False
     distill_alpha: float = 0.0  # weight of the teacher's predictions; 0 trains on labels alone
     distill_temperature: float = 2.0
     distill_hidden_weight: float = 0.0  # weight of the layer-by-layer hidden-state term
@@ -50,7 +52,8 @@ class TrainConfig:
     def from_spec(cls, spec: FineTuneSpec, seed: int, bucket_lengths: list[int]) -> TrainConfig:
         return cls(epochs=spec.epochs, batch_size=spec.batch_size, learning_rate=spec.learning_rate,
                    warmup_ratio=spec.warmup_ratio, weight_decay=spec.weight_decay,
-                   bucket_lengths=list(bucket_lengths), seed=seed, distill_alpha=spec.distill.alpha,
+                   bucket_lengths=list(bucket_lengths), seed=seed, freeze_word_embeddings=spec.freeze_word_embeddings,
+                   distill_alpha=spec.distill.alpha,
                    distill_temperature=spec.distill.temperature, distill_hidden_weight=spec.distill.hidden_weight)
 
 
@@ -168,7 +171,7 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
                            output_hidden_states=bool(targets and hidden_weight), training=True)
             loss = loss_fn(labels, output, attention_mask, targets)
             logits = output.logits
-        variables = model.trainable_variables
+        variables = trained_variables(model, config)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for variable, mask in masked:
             variable.assign(variable * mask)
@@ -176,6 +179,13 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
         return loss, correct
 
     return train_step
+
+
+def trained_variables(model, config: TrainConfig) -> list:
+    """What the optimizer updates. Frozen word embeddings skip the costliest update of a step: AdamW
+    rewrites every row of the vocabulary's matrix (and its two moments), though a batch touches a few."""
+    return [v for v in model.trainable_variables
+            if not (config.freeze_word_embeddings and is_word_embeddings(v.name))]
 
 
 def encoder_layer_ids(model) -> list[int]:
