@@ -56,7 +56,8 @@ seeds: setup
 
 # Training and inference throughput of the base model on the training subset, against this CPU's
 # matrix-product roofline (needs data/prepared and models/base: `make repro` or `dvc pull` first).
-# Try a setting in minutes: `TF_ENABLE_ONEDNN_OPTS=0 make bench`, `make bench ARGS="--buckets 16,32,64,128"`.
+# Try a setting in minutes: `TF_ENABLE_ONEDNN_OPTS=0 make bench`, `make bench ARGS="--buckets 16,32,64,128"`,
+# `make bench ARGS="--embedding-update lazy"`.
 .PHONY: bench
 bench: setup
 	python -m prunelab.throughput $(ARGS)

@@ -87,7 +87,7 @@ def test_structured_recovery_is_resolved_once_key_by_key():
     assert recovery.learning_rate == 3.0e-4 and recovery.distill.hidden_weight == 2.0
     assert recovery.distill.alpha == DEFAULT["prune"]["distill"]["alpha"]  # untouched keys inherit
     assert recovery.epochs == DEFAULT["prune"]["epochs"]
-    assert recovery.freeze_word_embeddings == DEFAULT["prune"]["freeze_word_embeddings"]
+    assert recovery.embedding_update == DEFAULT["prune"]["embedding_update"]
 
 
 def test_recovery_may_not_override_what_is_not_fine_tuning():

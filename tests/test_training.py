@@ -108,16 +108,28 @@ def test_one_trace_a_model_follows_its_weights_as_they_change():
 
 
 def test_frozen_word_embeddings_stay_as_they_were_while_the_rest_trains():
-    def fine_tuned(freeze):
+    def changed(embedding_update):
         model = tiny_model("bert", seed=0)
         before = [v.numpy() for v in model.weights]
-        fine_tune(model, random_encoded(64), random_encoded(16, seed=1), config(freeze_word_embeddings=freeze),
+        fine_tune(model, random_encoded(64), random_encoded(16, seed=1), config(embedding_update=embedding_update),
                   label="test")
         return {canonical_name(v.name): not np.array_equal(b, v.numpy()) for b, v in zip(before, model.weights)}
 
-    word_embeddings = [name for name in fine_tuned(False) if "/embeddings/word_embeddings/" in name]
-    assert len(word_embeddings) == 1
-    trained, frozen = fine_tuned(False), fine_tuned(True)
-    assert trained[word_embeddings[0]] and not frozen[word_embeddings[0]]
-    assert {n for n, changed in frozen.items() if changed} == {n for n, changed in trained.items() if changed} \
-        - set(word_embeddings)
+    trained, frozen = changed("dense"), changed("frozen")
+    word_embeddings = {name for name in trained if "/embeddings/word_embeddings/" in name}
+    assert len(word_embeddings) == 1 and trained[next(iter(word_embeddings))]
+    assert {n for n, c in frozen.items() if c} == {n for n, c in trained.items() if c} - word_embeddings
+
+
+def test_lazy_embedding_updates_train_every_weight_and_reproducibly():
+    runs = []
+    for _ in range(2):
+        model = tiny_model("bert", seed=0)
+        before = [v.numpy() for v in model.weights]
+        fine_tune(model, random_encoded(64), random_encoded(16, seed=1), config(embedding_update="lazy"), label="test")
+        runs.append([v.numpy() for v in model.weights])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    dense = tiny_model("bert", seed=0)
+    fine_tune(dense, random_encoded(64), random_encoded(16, seed=1), config(), label="test")
+    moved = [not np.array_equal(b, a) for b, a in zip(before, runs[0])]
+    assert moved == [not np.array_equal(b, v.numpy()) for b, v in zip(before, dense.weights)]

@@ -31,6 +31,8 @@ SPARSEGPT_SCOPES = ("per_output", "per_layer")
 Method = Literal["magnitude", "wanda", "sparsegpt"]
 Scope = Literal["global", "per_layer", "per_output"]
 Target = Literal["attention", "ffn", "embeddings", "pooler", "classifier"]
+# How fine-tuning updates the embedding tables (training.TrainConfig.embedding_update).
+EmbeddingUpdate = Literal["dense", "lazy", "frozen"]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
 
@@ -65,7 +67,7 @@ class FineTuneSpec(Spec):
     learning_rate: Annotated[float, Field(gt=0.0)]
     warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)]
     weight_decay: Annotated[float, Field(ge=0.0)]
-    freeze_word_embeddings: bool = False
+    embedding_update: EmbeddingUpdate = "dense"
     distill: DistillSpec = DistillSpec()
 
     @property
@@ -91,7 +93,7 @@ class RecoveryOverrides(Spec):
     learning_rate: Annotated[float, Field(gt=0.0)] | None = None
     warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     weight_decay: Annotated[float, Field(ge=0.0)] | None = None
-    freeze_word_embeddings: bool | None = None
+    embedding_update: EmbeddingUpdate | None = None
     distill: DistillOverrides = DistillOverrides()
 
     def applied_to(self, base: FineTuneSpec) -> FineTuneSpec:

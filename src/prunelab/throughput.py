@@ -89,7 +89,8 @@ def _time_steps(step, batches, warmup: int) -> tuple[int, int, float]:
     return sentences, tokens, time.perf_counter() - started
 
 
-def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_lengths: list[int]) -> dict:
+def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_lengths: list[int],
+          embedding_update: str = "dense") -> dict:
     """Roofline, then training and inference throughput of the model in ``model_folder``."""
     import tensorflow as tf
     from transformers import create_optimizer
@@ -101,7 +102,7 @@ def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_leng
     model, tokenizer = load_checkpoint(Path(model_folder))
     train = encode_prepared(tokenizer, prepared, bucket_lengths[-1], splits=("train",))["train"]
     config = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-4, warmup_ratio=0.1, weight_decay=0.01,
-                         bucket_lengths=bucket_lengths, seed=0)
+                         bucket_lengths=bucket_lengths, seed=0, embedding_update=embedding_update)
     optimizer, _ = create_optimizer(init_lr=1e-4, num_train_steps=steps + warmup, num_warmup_steps=1)
     dataset = bucketed_dataset(train, bucket_lengths, 32, shuffle_seed=0).take(steps + warmup)
     batches = [(f["input_ids"], f["attention_mask"], labels) for f, labels in dataset]
@@ -122,15 +123,19 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed batches of 32 (after --warmup untimed ones)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--buckets", help="comma-separated bucket lengths (default: params.yaml's)")
+    parser.add_argument("--embedding-update", choices=("dense", "lazy", "frozen"),
+                        help="how the embedding tables are trained (default: params.yaml's train.embedding_update)")
     args = parser.parse_args(argv)
     missing = [f"{path} (from `make repro` or `make pull`)" for path in (args.model, args.prepared)
                if not Path(path).is_dir()]
     if missing or args.steps < 1 or args.warmup < 0:
         problem = f"{' and '.join(missing)} not found" if missing else "--steps must be at least 1, --warmup at least 0"
         sys.exit(f"error: {problem}")
-    buckets = [int(x) for x in args.buckets.split(",")] if args.buckets else load_params().train.bucket_lengths
-    result = bench(args.model, args.prepared, args.steps, args.warmup, buckets)
-    print(f"bucket lengths {buckets}")
+    train = load_params().train
+    buckets = [int(x) for x in args.buckets.split(",")] if args.buckets else train.bucket_lengths
+    embedding_update = args.embedding_update or train.embedding_update
+    result = bench(args.model, args.prepared, args.steps, args.warmup, buckets, embedding_update)
+    print(f"bucket lengths {buckets}, embedding update {embedding_update}")
     print(f"matmul roofline: {result['training']['matmul_roofline_gflops_per_second']:.1f} GFLOP/s")
     for kind, r in result.items():
         print(f"{kind}: {r['sentences_per_second']:.1f} sentences/s, {r['padded_tokens_per_second']:.0f} padded "

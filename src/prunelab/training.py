@@ -24,6 +24,7 @@ import tensorflow as tf
 from transformers import create_optimizer
 
 from prunelab.batching import Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
+from prunelab.lazy_adam import LazyAdamWeightDecay
 from prunelab.modeling import is_word_embeddings
 from prunelab.params import FineTuneSpec
 from prunelab.teacher import TeacherOutputs
@@ -39,7 +40,7 @@ class TrainConfig:
     bucket_lengths: list[int]
     seed: int
     log_every: int = 20
-    freeze_word_embeddings: bool = False
+    embedding_update: str = "dense"  # dense | lazy (LazyAdamW: the batch's rows) | frozen (word embeddings)
     distill_alpha: float = 0.0  # weight of the teacher's predictions; 0 trains on labels alone
     distill_temperature: float = 2.0
     distill_hidden_weight: float = 0.0  # weight of the layer-by-layer hidden-state term
@@ -52,7 +53,7 @@ class TrainConfig:
     def from_spec(cls, spec: FineTuneSpec, seed: int, bucket_lengths: list[int]) -> TrainConfig:
         return cls(epochs=spec.epochs, batch_size=spec.batch_size, learning_rate=spec.learning_rate,
                    warmup_ratio=spec.warmup_ratio, weight_decay=spec.weight_decay,
-                   bucket_lengths=list(bucket_lengths), seed=seed, freeze_word_embeddings=spec.freeze_word_embeddings,
+                   bucket_lengths=list(bucket_lengths), seed=seed, embedding_update=spec.embedding_update,
                    distill_alpha=spec.distill.alpha,
                    distill_temperature=spec.distill.temperature, distill_hidden_weight=spec.distill.hidden_weight)
 
@@ -75,6 +76,8 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
         num_warmup_steps=int(config.warmup_ratio * total_steps),
         weight_decay_rate=config.weight_decay,
     )
+    if config.embedding_update == "lazy":
+        optimizer = LazyAdamWeightDecay.like(optimizer)
     train_step = make_train_step(model, optimizer, pruner, config)
     dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
 
@@ -182,10 +185,9 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
 
 
 def trained_variables(model, config: TrainConfig) -> list:
-    """What the optimizer updates. Frozen word embeddings skip the costliest update of a step: AdamW
-    rewrites every row of the vocabulary's matrix (and its two moments), though a batch touches a few."""
+    """What the optimizer updates: every trainable weight, less the word embeddings when they are frozen."""
     return [v for v in model.trainable_variables
-            if not (config.freeze_word_embeddings and is_word_embeddings(v.name))]
+            if not (config.embedding_update == "frozen" and is_word_embeddings(v.name))]
 
 
 def encoder_layer_ids(model) -> list[int]:
