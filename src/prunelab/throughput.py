@@ -93,17 +93,16 @@ def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_leng
           embedding_update: str = "dense") -> dict:
     """Roofline, then training and inference throughput of the model in ``model_folder``."""
     import tensorflow as tf
-    from transformers import create_optimizer
 
     from prunelab.batching import bucketed_dataset, encode_prepared
     from prunelab.modeling import load_checkpoint
-    from prunelab.training import TrainConfig, make_train_step
+    from prunelab.training import TrainConfig, adamw, make_train_step
 
     model, tokenizer = load_checkpoint(Path(model_folder))
     train = encode_prepared(tokenizer, prepared, bucket_lengths[-1], splits=("train",))["train"]
     config = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-4, warmup_ratio=0.1, weight_decay=0.01,
                          bucket_lengths=bucket_lengths, seed=0, embedding_update=embedding_update)
-    optimizer, _ = create_optimizer(init_lr=1e-4, num_train_steps=steps + warmup, num_warmup_steps=1)
+    optimizer, _ = adamw(config, steps + warmup)  # the training stages' optimizer, lazy or not as configured
     dataset = bucketed_dataset(train, bucket_lengths, 32, shuffle_seed=0).take(steps + warmup)
     batches = [(f["input_ids"], f["attention_mask"], labels) for f, labels in dataset]
     roofline = matmul_roofline()

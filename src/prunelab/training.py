@@ -70,7 +70,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     tf.keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(train, config.bucket_lengths, config.batch_size)
     total_steps = steps * config.epochs
-    optimizer, schedule = _adamw(config, total_steps)
+    optimizer, schedule = adamw(config, total_steps)
     train_step = make_train_step(model, optimizer, pruner, config)
     dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
 
@@ -115,7 +115,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     return step_rows, epoch_rows
 
 
-def _adamw(config: TrainConfig, total_steps: int):
+def adamw(config: TrainConfig, total_steps: int):
     """AdamW with linear warm-up and decay, and the schedule; lazy on embedding lookups when configured."""
     optimizer, schedule = create_optimizer(init_lr=config.learning_rate, num_train_steps=total_steps,
                                            num_warmup_steps=int(config.warmup_ratio * total_steps),
