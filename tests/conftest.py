@@ -19,14 +19,14 @@ from prunelab.batching import Encoded
 VOCAB = 64
 
 
-def tiny_model(architecture: str, seed: int = 0):
+def tiny_model(architecture: str, seed: int = 0, layers: int = 2):
     tf.keras.utils.set_random_seed(seed)
     if architecture == "bert":
-        config = BertConfig(vocab_size=VOCAB, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+        config = BertConfig(vocab_size=VOCAB, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
                             intermediate_size=32, max_position_embeddings=64, num_labels=2)
         model = TFBertForSequenceClassification(config)
     else:
-        config = DistilBertConfig(vocab_size=VOCAB, dim=16, n_layers=2, n_heads=2, hidden_dim=32,
+        config = DistilBertConfig(vocab_size=VOCAB, dim=16, n_layers=layers, n_heads=2, hidden_dim=32,
                                   max_position_embeddings=64, num_labels=2)
         model = TFDistilBertForSequenceClassification(config)
     model(model.dummy_inputs, training=False)

@@ -4,10 +4,13 @@ Wanda needs every input feature's norm ||X_j||_2, SparseGPT the Gram matrix
 X^T X, where X stacks a layer's inputs for every non-padding token of a few
 calibration sentences. Inputs are caught by wrapping the owning
 layers' ``call`` during eager forward passes; the wrappers are always removed.
+``LayerByLayer`` serves SparseGPT, which calibrates one encoder layer after another.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ import tensorflow as tf
 
 from prunelab.batching import Encoded, padded_batches
 from prunelab.errors import ParamsError
+from prunelab.modeling import encoder_layer_index
 
 
 @dataclass
@@ -46,33 +50,105 @@ def owning_layers(model, variables: dict[str, tf.Variable]) -> dict[str, tf.kera
 
 
 @contextmanager
-def capturing_inputs(layers: dict[str, tf.keras.layers.Layer], record: Callable[[str, tf.Tensor], None]):
-    """Call ``record(name, inputs)`` whenever a layer runs; restore every layer's ``call`` afterwards."""
+def calls_replaced(replacements: list[tuple[tf.keras.layers.Layer, Callable[[Callable], Callable]]]):
+    """Shadow each layer's ``call`` with ``make(its call)``; restore every layer's ``call`` afterwards."""
     wrapped = []  # (layer, the instance attribute ``call`` it had before, usually none)
     try:
-        for name, layer in layers.items():
-            def call(inputs, *args, _name=name, _call=layer.call, **kwargs):
-                record(_name, inputs)
-                return _call(inputs, *args, **kwargs)
-
+        for layer, make in replacements:
             wrapped.append((layer, layer.__dict__.get("call")))
-            layer.call = call  # an instance attribute shadows the class's method
+            layer.call = make(layer.call)  # an instance attribute shadows the class's method
         yield
     finally:
-        for layer, previous in wrapped:
+        for layer, previous in reversed(wrapped):
             if previous is None:
                 del layer.call
             else:
                 layer.call = previous
 
 
+def capturing_inputs(layers: dict[str, tf.keras.layers.Layer], record: Callable[[str, tf.Tensor], None]):
+    """Call ``record(name, inputs)`` whenever a layer runs; restore every layer's ``call`` afterwards."""
+    return calls_replaced([(layer, _first(functools.partial(record, name))) for name, layer in layers.items()])
+
+
+def _first(action: Callable[[tf.Tensor], None]):
+    """For ``calls_replaced``: ``action(inputs)``, then the layer's own call."""
+    def make(call):
+        def wrapped(inputs, *args, **kwargs):
+            action(inputs)
+            return call(inputs, *args, **kwargs)
+        return wrapped
+    return make
+
+
 def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded, batch_size: int = 32,
                         gram: bool = False) -> dict[str, InputStats]:
     """Per kernel: token count, per-feature sum of squares and (``gram=True``) X^T X of its inputs."""
+    return _collect(model, variables, calibration_batches(data, batch_size), gram)
+
+
+def calibration_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    return padded_batches(data.take(data.length_order()), batch_size)
+
+
+class LayerByLayer:
+    """Input statistics of one encoder layer at a time, each layer's inputs coming through the layers below as
+    they are now (SparseGPT prunes a layer before it calibrates the next).
+
+    Running the model from the embeddings for every layer would recompute every layer beneath it, each
+    time. Instead each calibrated encoder layer's inputs are kept, batch by batch; the next pass starts
+    from them: the layers beneath return what was kept, and only the layer in between runs, as it is now.
+    The statistics are the same as ``collect_input_stats``'s from the whole model.
+    """
+
+    def __init__(self, model, data: Encoded, batch_size: int):
+        self.model = model
+        self.batches = calibration_batches(data, batch_size)
+        self.encoder_layers = encoder_layers(model)
+        self.kept_layer: int | None = None  # the encoder layer whose inputs ``kept`` holds, per batch
+        self.kept: list[tf.Tensor] = []
+
+    def input_stats(self, variables: dict[str, tf.Variable], gram: bool = False) -> dict[str, InputStats]:
+        """``collect_input_stats`` of ``variables``, which must not lie below an encoder layer calibrated before."""
+        indices = {encoder_layer_index(name) for name in variables}
+        layer = indices.pop() if len(indices) == 1 else None  # None: outside the encoder, or several layers
+        if self.kept_layer is not None and layer is not None and layer < self.kept_layer:
+            raise ValueError(f"encoder layer {layer} lies below layer {self.kept_layer}, calibrated before")
+        position = {"batch": 0}  # which batch the pass is at, for the layers that return what was kept
+        replacements = []
+        if self.kept_layer is not None:
+            # Hugging Face's encoders take a layer's hidden states from its outputs' first (BERT) or last
+            # (DistilBERT) element: without attentions asked for, the only one.
+            kept = self.kept
+            replacements += [(self.encoder_layers[i], lambda call: lambda *a, **k: (kept[position["batch"]],))
+                             for i in range(self.kept_layer)]
+        inputs: list[tf.Tensor] = []
+        if layer is not None:
+            replacements.append((self.encoder_layers[layer], _first(inputs.append)))
+        with calls_replaced(replacements):
+            stats = _collect(self.model, variables, self.batches, gram, position)
+        if layer is not None:
+            self.kept_layer, self.kept = layer, inputs
+        return stats
+
+
+def encoder_layers(model) -> list[tf.keras.layers.Layer]:
+    """The encoder's layers in depth order (Hugging Face names them ``layer_._<i>``, BERT and DistilBERT alike)."""
+    layers = {int(m.name.rsplit("_", 1)[1]): m for m in model.submodules if _ENCODER_LAYER.fullmatch(m.name)}
+    return [layers[i] for i in sorted(layers)]
+
+
+_ENCODER_LAYER = re.compile(r"layer_\._\d+")
+
+
+def _collect(model, variables: dict[str, tf.Variable], batches, gram: bool,
+             position: dict | None = None) -> dict[str, InputStats]:
+    """The statistics over ``batches``; ``position["batch"]`` is set to each batch's number before it runs."""
     stats = {name: InputStats(0, np.zeros(v.shape[0]), np.zeros((v.shape[0], v.shape[0])) if gram else None)
              for name, v in variables.items()}
     real_tokens = None  # the current batch's attention mask, as booleans
     waiting = set()  # kernels whose inputs the current batch has not reached yet
+    position = {} if position is None else position
 
     def record(name: str, inputs: tf.Tensor) -> None:
         x = inputs.numpy().astype(np.float64)
@@ -88,8 +164,8 @@ def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded,
             raise _AllInputsSeen  # SparseGPT asks for one layer at a time: the layers above it can be skipped
 
     with capturing_inputs(owning_layers(model, variables), record):
-        for ids, mask in padded_batches(data.take(data.length_order()), batch_size):
-            real_tokens, waiting = mask.astype(bool), set(variables)
+        for number, (ids, mask) in enumerate(batches):
+            position["batch"], real_tokens, waiting = number, mask.astype(bool), set(variables)
             try:
                 model(input_ids=tf.constant(ids), attention_mask=tf.constant(mask), training=False)
             except _AllInputsSeen:

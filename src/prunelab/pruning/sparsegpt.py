@@ -20,7 +20,7 @@ import tensorflow as tf
 from prunelab.batching import Encoded
 from prunelab.errors import ParamsError
 from prunelab.modeling import encoder_layer_index
-from prunelab.pruning.calibration import collect_input_stats
+from prunelab.pruning.calibration import LayerByLayer
 from prunelab.pruning.masks import check_n_m_sparsity
 
 SPARSEGPT_SCOPES = ("per_output", "per_layer")
@@ -43,8 +43,10 @@ def sparsegpt_layer(weight: np.ndarray, gram: np.ndarray, sparsity: float, n_m: 
         if block_size % m or weight.shape[0] % m:
             raise ParamsError(f"{n}:{m} sparsity needs the inputs ({weight.shape[0]}) and the block size "
                               f"({block_size}) to be multiples of {m}.")
-    w_all = np.array(weight, dtype=np.float64).T  # the paper's [out, in]: a column per input feature
-    rows, cols = w_all.shape
+    # The paper's column i (input feature i) is the Keras kernel's row i: working on the kernel as it is
+    # lays every column the sweep touches out contiguously (the paper's [out, in] strides each of them).
+    w = np.array(weight, dtype=np.float64)
+    cols, rows = w.shape
     hessian = np.array(gram, dtype=np.float64)
     dead = np.diag(hessian) == 0  # inputs that never fire: any weight on them is free
     hessian[dead, dead] = 1.0
@@ -55,33 +57,33 @@ def sparsegpt_layer(weight: np.ndarray, gram: np.ndarray, sparsity: float, n_m: 
 
     for i1 in range(0, cols, block_size):
         i2 = min(i1 + block_size, cols)
-        block, u_block = w_all[:, i1:i2], hinv[i1:i2, i1:i2]  # ``block`` is a view: updates land in w_all
+        block, u_block = w[i1:i2], hinv[i1:i2, i1:i2]  # ``block`` [i2 - i1, out] is a view: updates land in w
         d = np.diag(u_block)
         errors = np.zeros_like(block)
         if n_m is None:
-            pruned = _block_mask(block**2 / d**2, sparsity, i1, i2, rows, scope)
+            pruned = _block_mask(block**2 / d[:, None] ** 2, sparsity, i1, i2, rows, scope)
         else:
             pruned = np.zeros(block.shape, dtype=bool)
         for i in range(i2 - i1):
             if n_m is not None and i % m == 0:  # choose this group's mask from its current weights
-                saliency = block[:, i : i + m] ** 2 / d[i : i + m] ** 2
-                np.put_along_axis(pruned[:, i : i + m], np.argpartition(saliency, m - n - 1, axis=1)[:, : m - n],
-                                  True, axis=1)
-            kept = np.where(pruned[:, i], 0.0, block[:, i])
-            errors[:, i] = (block[:, i] - kept) / d[i]
-            block[:, i:] -= np.outer(errors[:, i], u_block[i, i:])  # compensate with the columns still to come
-            block[:, i] = kept  # exactly zero where pruned
-        w_all[:, i2:] -= errors @ hinv[i1:i2, i2:]  # the lazy update of the later blocks
-    return w_all.T.astype(weight.dtype)
+                saliency = block[i : i + m] ** 2 / d[i : i + m, None] ** 2
+                np.put_along_axis(pruned[i : i + m], np.argpartition(saliency, m - n - 1, axis=0)[: m - n],
+                                  True, axis=0)
+            kept = np.where(pruned[i], 0.0, block[i])
+            errors[i] = (block[i] - kept) / d[i]
+            block[i:] -= np.outer(u_block[i, i:], errors[i])  # compensate with the columns still to come
+            block[i] = kept  # exactly zero where pruned
+        w[i2:] -= hinv[i1:i2, i2:].T @ errors  # the lazy update of the later blocks
+    return w.astype(weight.dtype)
 
 
 def _block_mask(saliency: np.ndarray, sparsity: float, i1: int, i2: int, rows: int, scope: str) -> np.ndarray:
-    """Prune the lowest saliencies of a block [out, i2 - i1]; counts round cumulatively so the totals are exact."""
+    """Prune the lowest saliencies of a block [i2 - i1, out]; counts round cumulatively so the totals are exact."""
     pruned = np.zeros(saliency.shape, dtype=bool)
     if scope == "per_output":
         k = round(sparsity * i2) - round(sparsity * i1)
         if k:
-            np.put_along_axis(pruned, np.argpartition(saliency, k - 1, axis=1)[:, :k], True, axis=1)
+            np.put_along_axis(pruned, np.argpartition(saliency, k - 1, axis=0)[:k], True, axis=0)
     else:
         k = round(sparsity * rows * i2) - round(sparsity * rows * i1)
         if k:
@@ -97,9 +99,10 @@ def sparsegpt_prune(model, variables: dict[str, tf.Variable], data: Encoded, spa
     Each layer's Gram matrices come from ``data`` run through the model as pruned
     so far; kernels outside the encoder (pooler, head) follow, one at a time.
     """
+    calibration = LayerByLayer(model, data, batch_size)
     for group in _layer_groups(variables):
         chosen = {name: variables[name] for name in group}
-        stats = collect_input_stats(model, chosen, data, batch_size, gram=True)
+        stats = calibration.input_stats(chosen, gram=True)
         for name, variable in chosen.items():
             variable.assign(sparsegpt_layer(variable.numpy(), stats[name].gram, sparsity, n_m, block_size, damp,
                                             scope))
