@@ -23,7 +23,8 @@ def export_saved_model(model, folder: Path) -> None:
         input_signature=[
             tf.TensorSpec([None, None], tf.int32, name="input_ids"),
             tf.TensorSpec([None, None], tf.int32, name="attention_mask"),
-        ]
+        ],
+        autograph=False,  # as training.predict_in_memory's forward pass: nothing to convert, only trace time
     )
     def serve(input_ids, attention_mask):
         logits = model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits

@@ -66,7 +66,7 @@ def unit_importance(model, data: Encoded, batch_size: int = 8, score: str = "fis
     cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     spec = tf.TensorSpec([None, None], tf.int32)
 
-    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)], autograph=False)  # as train_step
     def mask_gradients(input_ids, attention_mask, labels):
         with tf.GradientTape() as tape:
             logits = model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
