@@ -24,7 +24,7 @@ def export_saved_model(model, folder: Path) -> None:
             tf.TensorSpec([None, None], tf.int32, name="input_ids"),
             tf.TensorSpec([None, None], tf.int32, name="attention_mask"),
         ],
-        autograph=False,  # as training.predict_in_memory's forward pass: nothing to convert, only trace time
+        autograph=False,  # as training.predict_in_memory's forward pass: no control flow on tensors to convert
     )
     def serve(input_ids, attention_mask):
         logits = model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits

@@ -169,8 +169,8 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
         if hidden_weight:
             targets_spec.append(tf.TensorSpec([None, None, None, None], tf.float32))
 
-    # One trace for every bucket shape: the sequence and batch dimensions are left open. No autograph: the
-    # step's Python control flow is over Python values only, and converting the model's code slows the trace.
+    # One trace for every bucket shape: the sequence and batch dimensions are left open. No autograph, as in
+    # the inference functions: the step's Python control flow is over Python values only.
     @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32), *targets_spec], autograph=False)
     def train_step(input_ids, attention_mask, labels, *targets):
         with tf.GradientTape() as tape:
