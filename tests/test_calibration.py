@@ -74,7 +74,7 @@ def test_layer_by_layer_equals_the_whole_model_as_layers_change(architecture):
             variable.assign(variable * 0.5)
     with pytest.raises(ValueError, match="below"):
         calibration.input_stats(by_layer[0])
-    assert not any("call" in layer.__dict__ for layer in calibration.encoder_layers)
+    assert not any("call" in layer.__dict__ for layer in calibration.encoder_layers.values())
 
 
 def test_layer_by_layer_runs_only_the_layer_just_below(architecture):

@@ -10,7 +10,6 @@ layers' ``call`` during eager forward passes; the wrappers are always removed.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -120,8 +119,8 @@ class LayerByLayer:
             # Hugging Face's encoders take a layer's hidden states from its outputs' first (BERT) or last
             # (DistilBERT) element: without attentions asked for, the only one.
             kept = self.kept
-            replacements += [(self.encoder_layers[i], lambda call: lambda *a, **k: (kept[position["batch"]],))
-                             for i in range(self.kept_layer)]
+            replacements += [(beneath, lambda call: lambda *a, **k: (kept[position["batch"]],))
+                             for index, beneath in self.encoder_layers.items() if index < self.kept_layer]
         inputs: list[tf.Tensor] = []
         if layer is not None:
             replacements.append((self.encoder_layers[layer], _first(inputs.append)))
@@ -132,13 +131,14 @@ class LayerByLayer:
         return stats
 
 
-def encoder_layers(model) -> list[tf.keras.layers.Layer]:
-    """The encoder's layers in depth order (Hugging Face names them ``layer_._<i>``, BERT and DistilBERT alike)."""
-    layers = {int(m.name.rsplit("_", 1)[1]): m for m in model.submodules if _ENCODER_LAYER.fullmatch(m.name)}
-    return [layers[i] for i in sorted(layers)]
-
-
-_ENCODER_LAYER = re.compile(r"layer_\._\d+")
+def encoder_layers(model) -> dict[int, tf.keras.layers.Layer]:
+    """The encoder's layers by index: the modules whose own name is the ``layer_._<i>`` scope of their variables."""
+    layers = {}
+    for module in model.submodules:
+        index = encoder_layer_index(module.name + "/")
+        if index is not None:
+            layers[index] = module
+    return layers
 
 
 def _collect(model, variables: dict[str, tf.Variable], batches, gram: bool,
