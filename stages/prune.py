@@ -19,7 +19,7 @@ def main(params):
     recovery = TrainConfig.from_spec(params.prune.fine_tuning, params.seed, params.train.bucket_lengths)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_teacher(BASELINE, data["train"], recovery)
+    teacher = load_teacher(BASELINE.parent, data["train"], recovery)
     point = prune_unstructured(model, Recipe.from_spec(params.prune), data, recovery, params.seed, teacher)
     export_saved_model(point.model, Path("models/pruned"))
     write_csv("metrics/prune_steps.csv", point.steps)

@@ -19,7 +19,7 @@ def main(params):
     recovery = TrainConfig.from_spec(params.prune.structured_fine_tuning, params.seed, params.train.bucket_lengths)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_teacher(BASELINE, data["train"], recovery)
+    teacher = load_teacher(BASELINE.parent, data["train"], recovery)
     importance = structured_importance(model, spec, data["train"], params.seed)
     point = prune_structured(model, spec, spec.flops_target, data, recovery, importance, teacher)
     export_saved_model(point.model, Path("models/structured"))

@@ -29,7 +29,7 @@ def main(params):
     recovery = TrainConfig.from_spec(fine_tuning, params.seed, params.train.bucket_lengths) if sweep.recovery else None
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)
-    teacher = load_teacher(BASELINE, data["train"], recovery)  # computed once, for every point
+    teacher = load_teacher(BASELINE.parent, data["train"], recovery)  # computed once, for every point
     if method == "structured":
         points = sweep_structured(model, prune.structured, sweep.flops_targets, data, recovery, params.seed, teacher)
     else:

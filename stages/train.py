@@ -8,6 +8,7 @@ from prunelab.batching import encode_prepared
 from prunelab.export import export_saved_model
 from prunelab.files import write_csv, write_json
 from prunelab.modeling import load_checkpoint, save_checkpoint
+from prunelab.teacher import save_logits
 from prunelab.throughput import fine_tuning_throughput
 from prunelab.training import TrainConfig, fine_tune
 
@@ -25,6 +26,7 @@ def main(params):
     shutil.rmtree(staging, ignore_errors=True)
     save_checkpoint(model, tokenizer, staging / "checkpoint")
     export_saved_model(model, staging / "saved_model")
+    save_logits(model, data["train"], staging)  # the teacher's targets for every recovery that distils
     shutil.rmtree(OUT, ignore_errors=True)
     staging.rename(OUT)
     write_csv("metrics/train_steps.csv", step_rows)

@@ -4,7 +4,8 @@ import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
 from prunelab.batching import padded_batches
-from prunelab.teacher import load_teacher, teacher_outputs
+from prunelab.errors import UserError
+from prunelab.teacher import load_teacher, save_logits, teacher_outputs
 from prunelab.training import TrainConfig
 
 
@@ -36,8 +37,22 @@ def test_a_batch_pads_the_states_to_its_length():
         teacher_outputs(teacher, data, hidden_states=False).batch(indices, 45, states=True)
 
 
+RECOVERY = dict(batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0, bucket_lengths=[40], seed=0)
+
+
+def test_a_recovery_on_logits_alone_reads_the_logits_the_train_stage_saved(tmp_path):
+    teacher, data = tiny_model("bert", seed=5), random_encoded(20, seed=4)
+    save_logits(teacher, data, tmp_path)
+    recovery = TrainConfig(epochs=1, distill_alpha=0.5, **RECOVERY)
+    loaded = load_teacher(tmp_path, data, recovery)  # tmp_path holds no checkpoint: the teacher is not run
+    np.testing.assert_array_equal(loaded.logits, teacher_outputs(teacher, data, hidden_states=False).logits)
+    assert loaded.hidden is None
+    with pytest.raises(UserError, match="holds 20 sentences' logits, the training data 12"):
+        load_teacher(tmp_path, random_encoded(12), recovery)
+
+
 def test_no_teacher_is_loaded_for_a_recovery_that_distils_nothing(tmp_path):
-    base = dict(batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0, bucket_lengths=[40], seed=0)
+    base = RECOVERY
     missing = tmp_path / "no-checkpoint-here"  # never read: these recoveries need no teacher
     for recovery in (None, TrainConfig(epochs=0, distill_alpha=0.5, **base), TrainConfig(epochs=1, **base)):
         assert load_teacher(missing, random_encoded(4), recovery) is None

@@ -101,9 +101,10 @@ def measure_saved_model(folder: Path, data: Encoded, target_groups, batch_size: 
     """
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
-        result = pool.apply(_measure_in_this_process, (str(folder), data, list(target_groups), batch_size, n_m))
-    return {"split": split, "sentences": len(data), **result, "size": saved_model_size(folder),
-            "sha256": folder_sha256(folder)}
+        child = pool.apply_async(_measure_in_this_process, (str(folder), data, list(target_groups), batch_size, n_m))
+        on_disk = {"size": saved_model_size(folder), "sha256": folder_sha256(folder)}  # while the child works
+        result = child.get()
+    return {"split": split, "sentences": len(data), **result, **on_disk}
 
 
 def _measure_in_this_process(folder: str, data: Encoded, target_groups: list, batch_size: int,

@@ -4,7 +4,10 @@ Distillation needs the teacher's predictions (and, layer by layer, its token sta
 for every training batch. The teacher is frozen, so these never change: one forward
 pass over the subset, in batches sorted by length (little padding), serves every
 epoch of a recovery and every sweep point. Each recovery step then pays for the
-student alone.
+student alone. The logits are small, so the train stage saves them beside the
+baseline's checkpoint (``save_logits``) and a recovery that needs nothing more reads
+them from there: pruning again does not run the teacher at all. Token states (the
+hidden-state term) are hundreds of megabytes and are computed where they are used.
 
 The outputs are kept per sentence, without padding; ``batch`` pads them to whatever
 length the training batch has (padded positions are never compared: the hidden-state
@@ -20,7 +23,10 @@ import numpy as np
 import tensorflow as tf
 
 from prunelab.batching import Encoded, padded_batches
+from prunelab.errors import UserError
 from prunelab.modeling import load_checkpoint
+
+LOGITS_FILE = "teacher_logits.npy"
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,23 @@ def teacher_outputs(teacher, train: Encoded, hidden_states: bool, batch_size: in
     return TeacherOutputs(logits, hidden if hidden_states else None)
 
 
-def load_teacher(checkpoint: Path, train: Encoded, recovery) -> TeacherOutputs | None:
-    """The outputs a recovery (a ``training.TrainConfig``, or None) distils from; None when it distils nothing."""
+def save_logits(teacher, train: Encoded, baseline: Path) -> None:
+    """The teacher's logits over ``train``, into the baseline's folder (``baseline/LOGITS_FILE``)."""
+    np.save(Path(baseline) / LOGITS_FILE, teacher_outputs(teacher, train, hidden_states=False).logits)
+
+
+def load_teacher(baseline: Path, train: Encoded, recovery) -> TeacherOutputs | None:
+    """The outputs a recovery (a ``training.TrainConfig``, or None) distils from; None when it distils nothing.
+
+    ``baseline``: the train stage's folder, holding ``checkpoint/`` and the logits ``save_logits`` wrote.
+    """
     if recovery is None or not recovery.epochs or not recovery.uses_teacher:
         return None
-    return teacher_outputs(load_checkpoint(checkpoint)[0], train, hidden_states=bool(recovery.distill_hidden_weight),
-                           batch_size=recovery.batch_size)
+    if recovery.distill_hidden_weight:
+        return teacher_outputs(load_checkpoint(Path(baseline) / "checkpoint")[0], train, hidden_states=True,
+                               batch_size=recovery.batch_size)
+    logits = np.load(Path(baseline) / LOGITS_FILE)
+    if len(logits) != len(train):
+        raise UserError(f"{Path(baseline) / LOGITS_FILE} holds {len(logits)} sentences' logits, the training data "
+                         f"{len(train)}: the baseline was trained on other data (dvc repro train)")
+    return TeacherOutputs(logits, None)

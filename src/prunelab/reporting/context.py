@@ -72,7 +72,8 @@ def quick_look_text(params: Params) -> str:
             f"{params.train.epochs} training epoch(s), {data.selection_size} selection sentences, sweeps at "
             f"{', '.join(f'{s:g}' for s in sweep.sparsities)} sparsity, {params.benchmark.rounds} benchmark rounds. "
             "Read it for whether a change runs and which way it points; every figure below is from this small slice "
-            "(dev is the whole of SST-2 dev). `make repro` gives the default run's figures.")
+            "(dev is the whole of SST-2 dev), and its stages ran two at a time (the benchmarks alone), so their "
+            "seconds and training throughput are not the default run's. `make repro` gives the default run's figures.")
 
 
 def headline(m: dict, batch: int) -> list[str]:
