@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -39,6 +40,22 @@ def test_size_is_what_lies_on_disk(exported):
     assert load_artifact(exported / "fp32.tflite").size_bytes == (exported / "fp32.tflite").stat().st_size
     folder_bytes = sum(p.stat().st_size for p in (exported / "saved_model").rglob("*") if p.is_file())
     assert load_artifact(exported / "saved_model").size_bytes == folder_bytes
+
+
+def test_litert_uses_every_core_unless_told(exported, monkeypatch):
+    import ai_edge_litert.interpreter as litert
+
+    asked = []
+    real = litert.Interpreter
+
+    def recording(**kwargs):
+        asked.append(kwargs["num_threads"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(litert, "Interpreter", recording)
+    load_artifact(exported / "fp32.tflite")
+    load_artifact(exported / "fp32.tflite", threads=1)
+    assert asked == [os.cpu_count(), 1]
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ dev, which is the reported test set and may choose nothing. Dev accuracy is reco
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import time
 from pathlib import Path
@@ -28,7 +29,8 @@ class GateError(UserError):
 
 
 def convert(saved_model: Path, variant: str) -> tuple[bytes, float]:
-    """The LiteRT flatbuffer of ``variant`` and the seconds conversion took.
+    """The LiteRT flatbuffer of ``variant`` and the seconds conversion took (in ``deploy_model``:
+    beside that model's other work).
 
     Built-in ops only, so the file runs on the LiteRT runtime without TensorFlow; ``int8`` is
     dynamic-range quantization (int8 weights, float activations: no calibration data needed),
@@ -118,13 +120,18 @@ def deploy_model(model: str, saved_model: Path, folder: Path, variants: list[str
     shutil.rmtree(staging, ignore_errors=True)
     records = {}
     try:
-        float_model = load_artifact(saved_model)
-        files = write_tokenizer_files(tokenizer_folder, staging, max_length)
-        export_text_saved_model(saved_model, files, staging / "text_saved_model")
-        reference = {split: predict_logits(float_model, data, batch_size) for split, data in splits.items()}
-        for variant in variants:
-            print(f"converting {model} to {variant} ...", flush=True)
-            flatbuffer, seconds = convert(saved_model, variant)
+        # The converter works on one core, so it runs in a process of its own while this one exports
+        # the text-in SavedModel and runs the float model, which keep the other cores busy.
+        with multiprocessing.get_context("spawn").Pool(1) as converter:
+            print(f"converting {model} to {', '.join(variants)} ...", flush=True)
+            conversions = {variant: converter.apply_async(convert, (saved_model, variant)) for variant in variants}
+            float_model = load_artifact(saved_model)
+            files = write_tokenizer_files(tokenizer_folder, staging, max_length)
+            export_text_saved_model(saved_model, files, staging / "text_saved_model")
+            reference = {split: predict_logits(float_model, data, batch_size) for split, data in splits.items()}
+            flatbuffers = {variant: conversion.get() for variant, conversion in conversions.items()}
+        for variant, (flatbuffer, seconds) in flatbuffers.items():
+            print(f"checking {model} as {variant} ...", flush=True)
             (staging / f"{variant}.tflite").write_bytes(flatbuffer)
             candidate = load_artifact(staging / f"{variant}.tflite")
             gate = check_variant(model, variant, candidate, splits, reference, max_accuracy_drop, batch_size)

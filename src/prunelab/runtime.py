@@ -7,6 +7,7 @@ SavedModels: a LiteRT file runs on ``ai_edge_litert`` alone, as it would where i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ def load_artifact(path, threads: int | None = None) -> Artifact:
 
     ``threads`` caps the CPU threads one call may use (TensorFlow: intra-op threads, and one
     inter-op thread, which TensorFlow accepts only before it first runs in this process).
+    None: every core, for both kinds (LiteRT's own default would be a single thread).
     """
     path = Path(path)
     if path.is_dir():
@@ -98,7 +100,7 @@ def _load_litert(path: Path, threads: int | None) -> Artifact:
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count())
         runner = interpreter.get_signature_runner(SIGNATURE)
     except (ValueError, RuntimeError) as err:
         raise ArtifactError(f"{path} is not a readable LiteRT model ({_first_line(err)}); "
