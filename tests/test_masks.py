@@ -95,6 +95,21 @@ def test_ties_do_not_change_the_count():
     assert (~keep["w"]).sum() == 37
 
 
+@pytest.mark.parametrize("floor_share", [0.0, 0.3, 0.5, 0.6])
+def test_a_ramp_prunes_the_lowest_scores_whatever_share_already_sits_at_zero(floor_share):
+    scores = RNG.random(1000).astype(np.float32) + 1.0
+    scores[RNG.permutation(1000)[: int(floor_share * 1000)]] = 0.0  # pruned on an earlier step of the ramp
+    keep = select_masks({"w": scores}, 0.5, "per_layer")["w"]
+    assert (~keep).sum() == 500
+    assert scores[~keep].max() <= scores[keep].min()
+
+
+def test_ties_at_the_threshold_are_broken_by_position():
+    scores = np.array([3.0, 1.0, 2.0, 1.0, 1.0, 5.0, 1.0])
+    keep = select_masks({"w": scores}, 3 / 7, "per_layer")["w"]
+    assert keep.tolist() == [True, False, True, False, False, True, True]
+
+
 def test_unknown_scope_is_refused():
     with pytest.raises(ParamsError, match="prune.scope"):
         select_masks({"w": np.ones(4)}, 0.5, "per_head")

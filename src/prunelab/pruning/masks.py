@@ -86,11 +86,28 @@ def _check_pattern(n: int, m: int) -> tuple[int, int]:
 
 
 def _keep_highest(flat_scores: np.ndarray, sparsity: float) -> np.ndarray:
+    """Prunes every score below the ``n_pruned``-th smallest and, of the scores equal to it, the first
+    ones by position: the same count whatever the ties, and the same mask on every machine."""
     n_pruned = int(round(sparsity * flat_scores.size))
     keep = np.ones(flat_scores.size, dtype=bool)
-    if n_pruned:
-        keep[np.argpartition(flat_scores, n_pruned - 1, kind="introselect")[:n_pruned]] = False
+    if not n_pruned:
+        return keep
+    threshold = _nth_smallest(flat_scores, n_pruned)
+    below = flat_scores < threshold
+    keep[below] = False
+    keep[np.flatnonzero(flat_scores == threshold)[: n_pruned - np.count_nonzero(below)]] = False
     return keep
+
+
+def _nth_smallest(flat_scores: np.ndarray, n: int):
+    """The ``n``-th smallest score. During a gradual ramp the weights pruned so far all score the floor
+    (zero); numpy's selection slows several-fold on that many equal keys, so they are counted, not ranked."""
+    floor = flat_scores.min()
+    at_floor = flat_scores == floor
+    n_floor = int(np.count_nonzero(at_floor))
+    if n <= n_floor:
+        return floor
+    return np.partition(flat_scores[~at_floor], n - n_floor - 1)[n - n_floor - 1]
 
 
 def _keep_highest_per_output(scores: np.ndarray, sparsity: float) -> np.ndarray:
