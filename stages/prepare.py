@@ -5,7 +5,7 @@ from pathlib import Path
 
 from prunelab import stage
 from prunelab.batching import token_lengths
-from prunelab.data import describe, draw_splits, load_splits, locate_source
+from prunelab.data import describe, draw_splits, load_splits, locate_source, split_facts
 from prunelab.errors import DataError
 from prunelab.files import read_json, write_json
 from prunelab.modeling import load_tokenizer, resolve_checkpoint
@@ -18,8 +18,10 @@ def main(params):
     if source.identity() != read_json("data/source.json"):
         raise DataError(f"SST-2 at {source.location} changed after the source stage ran; run `dvc repro` again.")
     splits = load_splits(source)
-    prepared = draw_splits(splits["train"], params.data.train_size, params.data.selection_size, params.seed)
+    prepared = draw_splits(splits["train"], splits["dev"], params.data.train_size, params.data.selection_size,
+                           params.seed)
     prepared["dev"] = splits["dev"]
+    facts = split_facts(prepared, splits)
 
     tokenizer = load_tokenizer(resolve_checkpoint(params.model.checkpoint))
     stats = {"source": source.to_dict()}
@@ -29,6 +31,7 @@ def main(params):
     for split, frame in prepared.items():
         frame.to_parquet(staging / f"{split}.parquet", index=False)
         stats[split] = describe(frame, token_lengths(tokenizer, frame["sentence"]), params.model.max_length)
+        stats[split].update(facts[split])
         print(f"{split}: {stats[split]}")
     shutil.rmtree(OUT, ignore_errors=True)
     staging.rename(OUT)

@@ -155,25 +155,86 @@ def _validated_frame(rows, where: str, first_line: int) -> pd.DataFrame:
     return pd.DataFrame({"sentence": sentences, "label": np.array(labels, dtype=np.int8)})
 
 
-def draw_splits(train: pd.DataFrame, train_size: int, selection_size: int, seed: int) -> dict[str, pd.DataFrame]:
-    """The seeded training subset and, from the training sentences left over, the selection set.
+# A selection sentence shares no phrase of this many words or more with the training subset: every
+# such phrase inside it (a node of its parse tree) leaves the pool the subset is drawn from. Single
+# words stay, because they recur between unrelated sentences, as they do between training and dev;
+# taking them out too would thin the pool's shortest phrases (docs/decisions/selection-set.md).
+SHARED_PHRASE_WORDS = 2
 
-    The selection set is what every choice (an epoch, a recipe, a deployment gate) is made on,
-    so that SST-2 dev stays a test set nothing was tuned on. A sentence that occurs in the
-    subset is never drawn for selection, even as a duplicate row.
+
+def words(sentence: str) -> tuple[str, ...]:
+    """SST-2 sentences are tokenized already: a phrase of a parse tree is a run of these words."""
+    return tuple(sentence.split())
+
+
+def spans(sequence: tuple, min_words: int = 1) -> set[tuple]:
+    """Every contiguous run of at least ``min_words`` words of ``sequence``, itself included."""
+    n = len(sequence)
+    return {sequence[i:j] for i in range(n) for j in range(i + min_words, n + 1)}
+
+
+def whole_sentences(sentences) -> set[tuple]:
+    """The word sequences that are no proper span of another of ``sentences``: GLUE's training file
+    holds every phrase of every parse tree, and these are the trees' roots, the whole sentences."""
+    phrases = {words(s) for s in sentences}
+    inside = {run for phrase in phrases for run in spans(phrase) if len(run) < len(phrase) and run in phrases}
+    return phrases - inside
+
+
+def shares_phrase(sentences, training_sentences, min_words: int) -> np.ndarray:
+    """Per sentence, whether it contains a whole training row of at least ``min_words`` words."""
+    trained = {w for w in map(words, training_sentences) if len(w) >= min_words}
+    return np.array([not trained.isdisjoint(spans(words(s), min_words)) for s in sentences], dtype=bool)
+
+
+def draw_splits(train: pd.DataFrame, dev: pd.DataFrame, train_size: int, selection_size: int,
+                seed: int) -> dict[str, pd.DataFrame]:
+    """The seeded selection set of whole, unseen sentences, and the training subset drawn around it.
+
+    Every choice (an epoch, a recipe, a deployment gate) is made on the selection set, so it must
+    stand for dev: whole sentences like dev's, none of them in dev, and none of their phrases of
+    ``SHARED_PHRASE_WORDS`` or more words trained on. The subset is then drawn, as before, from the
+    training file's rows (phrases of every length), less those phrases.
     """
     if not 0 < train_size <= len(train):
         raise DataError(
             f"data.train_size is {train_size}; it must be between 1 and {len(train)} (the training split's size)."
         )
-    subset = train.sample(n=train_size, random_state=seed)
-    rest = train.drop(subset.index)
-    rest = rest[~rest["sentence"].isin(set(subset["sentence"]))]
-    if selection_size > len(rest):
-        raise DataError(f"data.selection_size is {selection_size}, but only {len(rest)} training sentences lie "
-                        f"outside the {train_size}-sentence subset; lower data.selection_size or data.train_size.")
-    selection = rest.sample(n=selection_size, random_state=seed)
+    whole = whole_sentences(train["sentence"])
+    sequences = train["sentence"].map(words)
+    candidates = train[sequences.map(whole.__contains__).to_numpy() & ~train["sentence"].isin(set(dev["sentence"]))]
+    candidates = candidates.drop_duplicates("sentence")
+    if selection_size > len(candidates):
+        raise DataError(f"data.selection_size is {selection_size}, but the training split holds only "
+                        f"{len(candidates)} whole sentences outside dev; lower data.selection_size.")
+    selection = candidates.sample(n=selection_size, random_state=seed)
+    held_out = set(selection["sentence"].map(words))
+    held_out |= {run for sequence in held_out for run in spans(sequence, SHARED_PHRASE_WORDS)}
+    pool = train[~sequences.map(held_out.__contains__).to_numpy()]
+    if train_size > len(pool):
+        raise DataError(f"data.train_size is {train_size}, but only {len(pool)} training rows share no phrase "
+                        f"with the {selection_size}-sentence selection set; lower data.train_size or "
+                        "data.selection_size.")
+    subset = pool.sample(n=train_size, random_state=seed)
     return {"train": subset.reset_index(drop=True), "selection": selection.reset_index(drop=True)}
+
+
+def split_facts(splits: dict[str, pd.DataFrame], files: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    """Per split, the share of whole sentences and of sentences holding a training-subset phrase of two
+    and of three or more words (the selection rule's length and the next; not asked of the subset).
+    A sentence is whole within the file it was drawn from: ``files["train"]`` for the subset and the
+    selection set, ``files["dev"]`` for dev."""
+    whole = {name: whole_sentences(frame["sentence"]) for name, frame in files.items()}
+    trained = splits["train"]["sentence"]
+    facts = {}
+    for split, frame in splits.items():
+        roots = whole["dev" if split == "dev" else "train"]
+        facts[split] = {"whole_sentence_fraction": round(float(frame["sentence"].map(words).map(roots.__contains__)
+                                                                 .mean()), 4)}
+        for n in (2, 3):
+            shared = None if split == "train" else round(float(shares_phrase(frame["sentence"], trained, n).mean()), 4)
+            facts[split][f"shares_training_phrase_{n}_words"] = shared
+    return facts
 
 
 def describe(frame: pd.DataFrame, token_lengths: np.ndarray, max_length: int) -> dict:
