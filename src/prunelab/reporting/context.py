@@ -8,6 +8,7 @@ come from the run records the stages wrote, never from params.yaml.
 from __future__ import annotations
 
 import yaml
+from pydantic import ValidationError
 
 from prunelab.accuracy import accuracy_interval
 from prunelab.benchmark.machine import describe_others
@@ -24,6 +25,7 @@ from prunelab.reporting.tables import (
     recommendation_text,
     speed_text,
 )
+from prunelab.seeds import spread
 
 
 def build_context(m: dict, params: Params, figures: dict) -> dict:
@@ -37,6 +39,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "checkpoint": m["base_model"]["checkpoint"],
         "quick_look": quick_look_text(params) if params.report.quick_look else None,
         "headline": headline(m, batch) + [recommendation_text(chosen, batch, params.deploy.recommend_within_points)],
+        "seeds": seed_summary(m["seeds"], m["this_run"], params),
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
         "models": model_rows(evaluation, benchmark, selection, batch),
@@ -104,8 +107,49 @@ def contributions(against: dict, batch: int) -> list[str]:
 def split_rows(data: dict) -> list[dict]:
     roles = {"train": "fine-tuning and recovery", "selection": "every choice: epochs, recipes, gates, what to ship",
              "dev": "the reported test set; nothing is chosen on it"}
+
+    def share(value):
+        return "–" if value is None else f"{value:.1%}"
+
     return [{"split": split, "rows": data[split]["rows"], "role": role,
-             "tokens": f"{data[split]['tokens_mean']:.1f}"} for split, role in roles.items()]
+             "tokens": f"{data[split]['tokens_mean']:.1f}", "whole": share(data[split]["whole_sentence_fraction"]),
+             "shares2": share(data[split]["shares_training_phrase_2_words"]),
+             "shares3": share(data[split]["shares_training_phrase_3_words"])} for split, role in roles.items()]
+
+
+def seed_summary(record: dict, this_run: dict[str, float | None], params: Params) -> dict | None:
+    """The headline figures of this run beside their mean ± sd over it and the seed experiments of the same
+    recipe (``make seeds``, ``metrics/seeds.json``); None when there are none. An experiment whose params
+    differ from this run's in more than the seed is left out, and counted."""
+    runs = [r for r in record["runs"] if r["seed"] != params.seed]
+    same = [r for r in runs if _same_recipe(r["params"], params)]
+    if not same:
+        return None
+    by_seed = {params.seed: this_run} | {r["seed"]: r["measures"] for r in same}
+    rows = [{"measure": row["measure"], "this_run": _figure(row["measure"], this_run.get(row["measure"])),
+             "spread": "–" if row["sd"] is None else
+             f"{_figure(row['measure'], row['mean'])} ± {_figure(row['measure'], row['sd'], signed=False)}"}
+            for row in spread(by_seed)]
+    return {"seeds": ", ".join(str(seed) for seed in sorted(by_seed)), "n": len(by_seed), "seed": params.seed,
+            "commit": record["commit"][:10], "left_out": len(runs) - len(same), "rows": rows}
+
+
+def _same_recipe(raw: dict, params: Params) -> bool:
+    try:
+        other = Params.model_validate(raw)
+    except ValidationError:  # written by an older schema: not the same recipe
+        return False
+    return other.model_dump(exclude={"seed"}) == params.model_dump(exclude={"seed"})
+
+
+def _figure(measure: str, value: float | None, signed: bool = True) -> str:
+    if value is None:
+        return "–"
+    if "points" in measure:
+        return f"{value:+.2f}" if signed else f"{value:.2f}"
+    if "speed-up" in measure:
+        return f"{value:.2f}×" if signed else f"{value:.2f}"
+    return f"{value:.4f}"
 
 
 def aa_text(aa: dict, batch: int, machine: dict) -> str:
