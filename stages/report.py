@@ -8,6 +8,7 @@ from prunelab.benchmark.results import combine
 from prunelab.files import read_csv, read_json, write_csv
 from prunelab.reporting import figures as draw
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
+from prunelab.reporting.provenance import provenance
 from prunelab.reporting.render import render
 from prunelab.seeds import RECORD, measure_files, measures
 
@@ -27,6 +28,8 @@ def main(params):
     m["sparsity_per_kernel"] = {"pruned": read_json("metrics/sparsity_per_kernel/pruned.json")}
     m["benchmark"] = combine({name: read_json(f"metrics/benchmark/{name}.json") for name in MODELS})
     m["seeds"], m["this_run"] = read_json(RECORD), measures({path: read_json(path) for path in measure_files()})
+    m["predictions"] = read_json("metrics/predictions/baseline.json")
+    m["provenance"] = provenance()
     folder = OUT / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     baseline = m["evaluation"]["baseline"]

@@ -70,7 +70,9 @@ def test_compare_predictions():
     labels = np.array([1, 0, 1, 0])
     reference = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])  # 3 of 4 right
     candidate = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.5], [0.0, 1.0]])  # 2 of 4 right
-    assert compare_predictions(labels, reference, candidate) == pytest.approx({
+    compared = compare_predictions(labels, reference, candidate)
+    assert compared.pop("predictions") == [1, 0, 0, 1]
+    assert compared == pytest.approx({
         "accuracy": 0.5, "reference_accuracy": 0.75, "accuracy_drop_points": 25.0,
         "agreement": 0.75, "max_abs_logit_difference": 1.0})
 

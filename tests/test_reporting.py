@@ -59,7 +59,11 @@ def metrics():
                             medians["baseline"][i] / medians[n][i] + 0.03) for i, s in enumerate(("batch1", "batch32"))}
                for n in names[2:]}
     against["pruned"] = {"batch1": ratio(0.99, 0.96, 1.02), "batch32": ratio(1.004, 0.99, 1.02)}
-    variant = {"bytes": 23e6, "selection": {"accuracy": 0.85}, "dev": {"accuracy": 0.866, "agreement": 0.995}}
+    labels = [1, 0] * 436
+    baseline_predictions = [1 - y if i < 115 else y for i, y in enumerate(labels)]  # 0.8681 of 872
+    variant_predictions = [1 - y if i < 117 else y for i, y in enumerate(labels)]  # two sentences fewer
+    variant = {"bytes": 23e6, "selection": {"accuracy": 0.85},
+               "dev": {"accuracy": 0.866, "agreement": 0.995, "predictions": variant_predictions}}
     return {
         "data": {"source": {"kind": "local", "location": "/sst2", "fingerprints": {"dev.tsv": "00"}},
                  **{s: {"rows": n, "tokens_mean": 13.4, "whole_sentence_fraction": whole,
@@ -94,10 +98,13 @@ def metrics():
         "deploy": {"max_accuracy_drop": 1.0, "models": {"baseline": {"int8": variant},
                                                         "structured": {"int8": variant | {
                                                             "selection": {"accuracy": 0.80}}}}},
+        "predictions": {"split": "dev", "labels": labels, "predictions": baseline_predictions},
+        "provenance": {"commit": "0123456789", "uncommitted": False, "rendered": "2026-12-04 19:00 UTC"},
         "seeds": {"commit": None, "runs": []},
         "this_run": {"baseline dev accuracy": 0.8681, "pruned change (points)": -0.92,
                      "structured TF speed-up, batch 1": 1.33},
-        "sweep": {"magnitude": [{"accuracy": 0.85, "sentences": 872, "sparsity": {"parameters": 1000},
+        "sweep": {"magnitude": [{"accuracy": 0.85, "sentences": 872, "sparsity": {"parameters": 1000,
+                                                                                "nonzero_parameters": 500},
                                  "accuracy_change": {"points": -1.8, "ci95_points": [-2.6, -1.0]},
                                  "run": {"kind": "unstructured", "achieved_sparsity": 0.5, "recovery": None}}]},
     }
@@ -112,32 +119,54 @@ def test_speed_is_called_faster_only_when_the_interval_leaves_out_one():
 
 def test_an_accuracy_change_whose_interval_holds_zero_is_no_measurable_change():
     assert "no measurable change" in change_text({"points": -0.3, "ci95_points": [-1.1, 0.5]})
-    assert change_text({"points": -0.92, "ci95_points": [-1.6, -0.2]}) == "-0.92 points (95% CI -1.60–-0.20 points)"
+    assert (change_text({"points": -0.92, "ci95_points": [-1.6, -0.2]})
+            == "\u22120.92 points (95% CI \u22121.60 to \u22120.20 points)")
 
 
 def test_the_recommendation_is_chosen_on_the_selection_set_not_dev():
     m = metrics()
-    context = build_context(m, PARAMS, {})
-    sentence = context["headline"][-1]
+    chosen = build_context(m, PARAMS, {})["recommendation"]
     # structured int8 is fastest but loses 4.5 selection points: out. Baseline int8 wins batch 1 ...
-    assert "For batch-1 serving, ship the baseline model as LiteRT int8" in sentence
+    assert chosen["batch1"]["artifact"] == "baseline_int8_litert"
     # ... and at batch 32 the structured TF SavedModel (selection 0.845, within 1.5 points of 0.85).
-    assert f"batch-{PARAMS.benchmark.batch_size} throughput, ship the structured TF SavedModel" in sentence
+    assert chosen[f"batch{PARAMS.benchmark.batch_size}"]["artifact"] == "structured"
     # Giving the structured int8 a selection accuracy in range makes it the choice, whatever its dev accuracy.
     m["deploy"]["models"]["structured"]["int8"]["selection"]["accuracy"] = 0.85
     m["deploy"]["models"]["structured"]["int8"]["dev"]["accuracy"] = 0.5
-    assert "structured model as LiteRT int8" in build_context(m, PARAMS, {})["headline"][-1]
+    assert build_context(m, PARAMS, {})["recommendation"]["batch1"]["artifact"] == "structured_int8_litert"
 
 
-def test_headline_states_split_interval_and_verdicts_from_the_run_records():
+def test_recipes_are_worded_from_the_run_records():
     context = build_context(metrics(), PARAMS, {})
-    pruned, structured = context["headline"][:2]
-    assert pruned.startswith("Magnitude pruning (global ranking; pruned gradually during 2 epoch(s) of fine-tuning")
-    assert "SST-2 dev accuracy from 0.8681 (95% CI" in pruned and "to 0.8589" in pruned
-    assert "batch 1 no measurable change (95% CI 0.96–1.02)" in pruned
-    assert structured.startswith("Structured pruning to 49.9% of the encoder's FLOPs")
-    assert "no measurable change" in structured  # its accuracy interval holds zero
-    assert "faster: 1.65×" in structured  # 280 / 170 at batch 32
+    assert context["pruned_recipe"] == (
+        "Magnitude pruning of the attention and feed-forward kernels to 50.0% sparsity (one ranking over all of "
+        "them; pruned gradually during 2 epochs of fine-tuning at learning rate 5e-05, distilled from the baseline "
+        "with weight 0.5)")
+    assert context["structured_recipe"].startswith(
+        "Structured pruning to 49.9% of the encoder's FLOPs (target 50%): 40 of 72 attention heads and 4,600 of "
+        "9,216 feed-forward neurons kept, ranked by Fisher importance")
+
+
+def test_the_summary_gives_every_artifact_its_paired_change_and_speed_ups():
+    rows = {r["name"]: r for r in build_context(metrics(), PARAMS, {})["summary"]}
+    assert list(rows) == ["baseline", "baseline_int8_litert", "pruned", "structured", "structured_int8_litert"]
+    assert rows["baseline"]["change"] == "reference" and rows["baseline"]["kept"] == "dense"
+    assert rows["pruned"]["change"] == "\u22120.92 (\u22121.60 to \u22120.20)"
+    assert rows["pruned"]["kept"] == "50% sparse" and rows["structured"]["kept"] == "50% of the FLOPs"
+    assert rows["structured"]["change"].endswith(", no measurable change")
+    assert rows["structured"]["speed_batched"].startswith("1.65× (95% CI")  # 280 / 170 at batch 32
+    assert rows["pruned"]["speed1"] == "no measurable change (95% CI 0.96–1.02)"
+    # A LiteRT file is paired with the baseline's own predictions: two sentences fewer right of 872.
+    assert rows["baseline_int8_litert"]["change"].startswith("\u22120.23 (")
+    assert rows["structured_int8_litert"]["kept"] == "50% of the FLOPs, int8 weights"
+    assert rows["structured_int8_litert"]["size"] == "23.0 MB"
+
+
+def test_the_banner_names_the_code_the_cpu_and_the_speed_check():
+    context = build_context(metrics(), PARAMS, {})
+    assert context["banner"] == {"run": "Full run", "commit": "0123456789", "uncommitted": False,
+                                 "rendered": "2026-12-04 19:00 UTC", "cpu": "test CPU", "cores": 2,
+                                 "aa_passed": True, "aa_halfwidth": "5%"}
 
 
 def test_headline_figures_are_given_over_the_seed_experiments_of_the_same_recipe():
@@ -249,5 +278,7 @@ def test_a_quick_look_says_so_before_anything_else(tmp_path):
     figure.write_bytes(b"\x89PNG fake")
     names = ("latency", "length", "training", "sparsity", "units", "sweep")
     render(build_context(metrics(), quick, {name: figure for name in names}), tmp_path)
-    lines = (tmp_path / "report.md").read_text().splitlines()
-    assert lines[2].startswith("> **A quick look (`make quick`), not the default run: 5000 training sentences")
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown.splitlines()[2].startswith("> **Quick look** · code at commit `0123456789`")
+    warning = markdown.index("> **A quick look (`make quick`), not the default run: 5000 training sentences")
+    assert warning < markdown.index("| Artifact |")

@@ -78,6 +78,8 @@ def compare_predictions(labels: np.ndarray, reference: np.ndarray, candidate: np
         "accuracy_drop_points": 100.0 * (reference_correct - correct) / len(labels),
         "agreement": float(np.mean(reference.argmax(-1) == candidate.argmax(-1))),
         "max_abs_logit_difference": float(np.max(np.abs(reference - candidate))),
+        # Each sentence's label, so that the report pairs this variant with the baseline's predictions.
+        "predictions": candidate.argmax(-1).tolist(),
     }
 
 

@@ -22,8 +22,8 @@ from prunelab.reporting.tables import (
     litert_name,
     model_rows,
     recommendation,
-    recommendation_text,
     speed_text,
+    summary_rows,
 )
 from prunelab.seeds import spread
 
@@ -37,8 +37,11 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
     chosen = recommendation(_candidates(m, selection), benchmark, batch, params.deploy.recommend_within_points)
     return {
         "checkpoint": m["base_model"]["checkpoint"],
+        "banner": banner(m["provenance"], benchmark, params.report.quick_look),
         "quick_look": quick_look_text(params) if params.report.quick_look else None,
-        "headline": headline(m, batch) + [recommendation_text(chosen, batch, params.deploy.recommend_within_points)],
+        "summary": summary_rows(m, batch),
+        "recommendation": chosen,
+        "recommend_within_points": params.deploy.recommend_within_points,
         "seeds": seed_summary(m["seeds"], m["this_run"], params),
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
@@ -79,19 +82,13 @@ def quick_look_text(params: Params) -> str:
             "seconds and training throughput are not the default run's. `make repro` gives the default run's figures.")
 
 
-def headline(m: dict, batch: int) -> list[str]:
-    evaluation, against = m["evaluation"], m["benchmark"]["against_baseline"]
-    base = evaluation["baseline"]
-    sentences = []
-    for name, recipe in (("pruned", describe_pruned(m["prune"])), ("structured", describe_structured(m["structured"]))):
-        model = evaluation[name]
-        sentences.append(
-            f"{recipe} moved SST-2 dev accuracy from {accuracy_text(base['accuracy'], base['sentences'])} to "
-            f"{accuracy_text(model['accuracy'], model['sentences'])}: "
-            f"{change_text(evaluation['comparison'][name]['accuracy_change'])}. Its TF SavedModel against the "
-            f"baseline's: batch 1 {speed_text(against[name]['batch1'])}, batch {batch} "
-            f"{speed_text(against[name][f'batch{batch}'])}.")
-    return sentences
+def banner(provenance: dict, benchmark: dict, quick_look: bool) -> dict:
+    """What a reader must know before any figure: which code, when, on what CPU, which kind of run, and
+    whether the benchmark's own noise check passed."""
+    host, aa = benchmark["machine"], benchmark["aa"]
+    return {"run": "Quick look" if quick_look else "Full run", "commit": provenance["commit"],
+            "uncommitted": provenance["uncommitted"], "rendered": provenance["rendered"], "cpu": host["cpu"],
+            "cores": host["cores"], "aa_passed": aa["passed"], "aa_halfwidth": f"{aa['max_halfwidth']:.0%}"}
 
 
 def contributions(against: dict, batch: int) -> list[str]:
@@ -226,7 +223,7 @@ def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
                        else f"{run['achieved_sparsity']:.0%} sparsity")
             rows.append({"method": method, "setting": setting, "accuracy": accuracy_text(p["accuracy"], p["sentences"]),
                          "change": change_text(p["accuracy_change"]),
-                         "parameters": f"{p['sparsity']['parameters']:,}",
+                         "parameters": f"{p['sparsity']['nonzero_parameters']:,}",
                          "recovery": "yes" if run["recovery"] else "no"})
     return rows
 
@@ -245,13 +242,13 @@ def latency_points(m: dict, batch: int) -> list[dict]:
     points = []
     for name in ("baseline", "pruned", "structured"):
         accuracy = evaluation[name]["accuracy"]
-        points.append({"label": f"{name} (TF SavedModel)", "marker": "s", "accuracy": accuracy,
-                       **_timed(artifacts[name], accuracy, evaluation[name]["sentences"], batch)})
+        points.append({"label": f"{name} (TF SavedModel)", "model": name, "runtime": "TF SavedModel",
+                       "accuracy": accuracy, **_timed(artifacts[name], accuracy, evaluation[name]["sentences"], batch)})
         for variant, record in m["deploy"]["models"].get(name, {}).items():
             accuracy = record["dev"]["accuracy"]
-            points.append({"label": f"{name} (LiteRT {variant})", "marker": "o", "accuracy": accuracy,
-                           **_timed(artifacts[litert_name(name, variant)], accuracy, evaluation[name]["sentences"],
-                                    batch)})
+            points.append({"label": f"{name} (LiteRT {variant})", "model": name, "runtime": f"LiteRT {variant}",
+                           "accuracy": accuracy, **_timed(artifacts[litert_name(name, variant)], accuracy,
+                                                          evaluation[name]["sentences"], batch)})
     return points
 
 
@@ -277,7 +274,8 @@ def _candidates(m: dict, selection: dict) -> dict:
 def identity_rows(m: dict) -> list[tuple[str, str]]:
     source, model, evaluation = m["data"]["source"], m["base_model"], m["evaluation"]
     return [
-        ("SST-2 source", f"{source['kind']}: {source['location']}"),
+        # Where the data lay on this machine is no fact of the run: what it was is its checksums.
+        ("SST-2 source", "a local GLUE folder" if source["kind"] == "local" else source["location"]),
         *[(f"source {name}", value) for name, value in source["fingerprints"].items()],
         ("checkpoint", f"{model['checkpoint']} ({model['architecture']}, {model['parameters']:,} parameters)"),
         (f"checkpoint {model['weights_file']} sha256", model["weights_sha256"]),

@@ -18,9 +18,10 @@ def _plain_log_axis(axis) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def _save(fig, folder: Path, name: str) -> Path:
+def _save(fig, folder: Path, name: str, layout: bool = True) -> Path:
     path = Path(folder) / f"{name}.png"
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -94,21 +95,33 @@ def sweep_figure(curves: dict[str, list[dict]], baseline: dict, folder: Path) ->
     return _save(fig, folder, "accuracy_vs_sparsity")
 
 
+MODEL_COLOURS = {"baseline": "C0", "pruned": "C1", "structured": "C2"}
+RUNTIME_MARKERS = {"TF SavedModel": "s", "LiteRT fp32": "o", "LiteRT fp16": "D", "LiteRT int8": "^"}
+
+
 def latency_figure(points: list[dict], batch_sizes: list[int], folder: Path) -> Path:
-    """Dev accuracy against median latency for every artifact, both with their 95% intervals."""
-    fig, axes = plt.subplots(1, len(batch_sizes), figsize=(6 * len(batch_sizes), 4.4))
+    """Dev accuracy against median latency for every artifact, both with their 95% intervals: a colour a model,
+    a marker a runtime, and one legend below the panels, clear of the data."""
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, len(batch_sizes), figsize=(6 * len(batch_sizes), 4.6))
     for ax, batch in zip(axes, batch_sizes):
-        for index, p in enumerate(points):
+        for p in points:
             latency = p["latency"][batch]
-            ax.errorbar([latency["median_ms"]], [p["accuracy"]], fmt=p.get("marker", "o"), capsize=3,
+            ax.errorbar([latency["median_ms"]], [p["accuracy"]], fmt=RUNTIME_MARKERS[p["runtime"]], capsize=3,
+                        markersize=7, color=MODEL_COLOURS[p["model"]],
                         xerr=[[latency["median_ms"] - latency["ci95"][0]], [latency["ci95"][1] - latency["median_ms"]]],
-                        yerr=[[p["accuracy"] - p["ci"][0]], [p["ci"][1] - p["accuracy"]]], color=f"C{index % 10}",
-                        label=p["label"])
+                        yerr=[[p["accuracy"] - p["ci"][0]], [p["ci"][1] - p["accuracy"]]])
         ax.set(xscale="log", xlabel=f"median latency a call, batch {batch} (ms, log scale)",
                ylabel="SST-2 dev accuracy", title=f"Accuracy against latency, batch {batch}")
         _plain_log_axis(ax.xaxis)
-    axes[-1].legend(fontsize=7, loc="lower right")
-    return _save(fig, folder, "accuracy_vs_latency")
+    models = dict.fromkeys(p["model"] for p in points)
+    runtimes = [r for r in RUNTIME_MARKERS if any(p["runtime"] == r for p in points)]
+    handles = ([Line2D([], [], color=MODEL_COLOURS[m], marker="o", linestyle="", label=m) for m in models]
+               + [Line2D([], [], color="0.35", marker=RUNTIME_MARKERS[r], linestyle="", label=r) for r in runtimes])
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    return _save(fig, folder, "accuracy_vs_latency", layout=False)
 
 
 def length_figure(rows: list[dict], folder: Path) -> Path:

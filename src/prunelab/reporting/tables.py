@@ -8,14 +8,36 @@ ship) is made on the selection set.
 
 from __future__ import annotations
 
-from prunelab.accuracy import accuracy_interval
+from prunelab.accuracy import accuracy_change, accuracy_interval
 from prunelab.benchmark.stats import verdict
 
 SAVED_MODELS = ("baseline", "pruned", "structured")
 
 
+# Parameter values as the report's sentences name them.
+TARGET_WORDS = {"attention": "attention", "ffn": "feed-forward", "embeddings": "embedding", "pooler": "pooler",
+                "classifier": "classifier"}
+SCOPE_WORDS = {"global": "one ranking over all of them", "per_layer": "a ranking per kernel",
+               "per_output": "a ranking per output of each kernel"}
+SCORE_WORDS = {"fisher": "Fisher importance (squared gradients of unit masks)",
+               "taylor": "first-order importance (gradients of unit masks)"}
+
+
+def number(value: float, digits: int = 2, signed: bool = False) -> str:
+    """A number as a person reads it: a real minus sign, and a plus only where a change is meant."""
+    return (f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}").replace("-", "\u2212")
+
+
 def interval(low: float, high: float, digits: int = 2, unit: str = "") -> str:
-    return f"95% CI {low:.{digits}f}{unit}–{high:.{digits}f}{unit}"
+    return f"95% CI {number(low, digits)}{unit} to {number(high, digits)}{unit}"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def listing(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def accuracy_text(accuracy: float, sentences: int) -> str:
@@ -26,8 +48,8 @@ def accuracy_text(accuracy: float, sentences: int) -> str:
 def change_text(change: dict) -> str:
     low, high = change["ci95_points"]
     if low <= 0 <= high:
-        return f"{change['points']:+.2f} points: no measurable change ({interval(low, high)} points)"
-    return f"{change['points']:+.2f} points ({interval(low, high)} points)"
+        return f"{number(change['points'], signed=True)} points: no measurable change ({interval(low, high)} points)"
+    return f"{number(change['points'], signed=True)} points ({interval(low, high)} points)"
 
 
 def latency_text(latency: dict, digits: int = 2) -> str:
@@ -43,25 +65,26 @@ def describe_pruned(record: dict) -> str:
     """The main pruned model's recipe, from its run record."""
     recovery = record["recovery"]
     schedule = "pruned once, then" if record["schedule"] == "oneshot" else "pruned gradually during"
-    tuning = (f"{schedule} {record['epochs_run']} epoch(s) of fine-tuning (learning rate "
-              f"{recovery['learning_rate']:g}, distillation alpha {recovery['distill_alpha']:g})"
+    tuning = (f"{schedule} {plural(record['epochs_run'], 'epoch')} of fine-tuning at learning rate "
+              f"{recovery['learning_rate']:g}, distilled from the baseline with weight {recovery['distill_alpha']:g}"
               ) if recovery else "pruned once, not fine-tuned"
-    pattern = f" in the {record['n_m']} pattern" if record["n_m"] else ""
-    return (f"{record['method'].capitalize()} pruning ({record['scope']} ranking{pattern}; {tuning}) of the "
-            f"{', '.join(record['targets'])} kernels to {record['achieved_sparsity']:.1%} sparsity")
+    pattern = f", in the {record['n_m']} pattern" if record["n_m"] else ""
+    targets = listing([TARGET_WORDS[t] for t in record["targets"]])
+    return (f"{record['method'].capitalize()} pruning of the {targets} kernels to {record['achieved_sparsity']:.1%} "
+            f"sparsity ({SCOPE_WORDS[record['scope']]}{pattern}; {tuning})")
 
 
 def describe_structured(record: dict) -> str:
     recovery = record["recovery"]
-    tuning = (f"{record['epochs_run']} epoch(s) of recovery fine-tuning (learning rate "
-              f"{recovery['learning_rate']:g}, distillation alpha {recovery['distill_alpha']:g}, hidden-state weight "
-              f"{recovery['distill_hidden_weight']:g})") if recovery else "no fine-tuning"
+    tuning = (f"{plural(record['epochs_run'], 'epoch')} of recovery fine-tuning at learning rate "
+              f"{recovery['learning_rate']:g}, distilled from the baseline with weight {recovery['distill_alpha']:g} "
+              f"and hidden-state weight {recovery['distill_hidden_weight']:g}") if recovery else "no fine-tuning"
     layers = len(record["heads_per_layer"])
     return (f"Structured pruning to {record['flops_fraction']:.1%} of the encoder's FLOPs (target "
-            f"{record['flops_target']:.0%}; {record['heads_kept']} of {record['dense_heads'] * layers} heads and "
-            f"{record['neurons_kept']:,} of {record['dense_ffn_width'] * layers:,} FFN neurons kept, ranked by "
-            f"{record['score']} importance on {record['importance_sentences']} training sentences, "
-            f"every layer keeping at least {record['min_fraction']:.0%} of each; {tuning})")
+            f"{record['flops_target']:.0%}): {record['heads_kept']} of {record['dense_heads'] * layers} attention "
+            f"heads and {record['neurons_kept']:,} of {record['dense_ffn_width'] * layers:,} feed-forward neurons "
+            f"kept, ranked by {SCORE_WORDS[record['score']]} on {record['importance_sentences']} training sentences, "
+            f"every layer keeping at least {record['min_fraction']:.0%} of each; {tuning}")
 
 
 def model_rows(evaluation: dict, benchmark: dict, selection: dict, batch: int) -> list[dict]:
@@ -135,16 +158,50 @@ def recommendation(candidates: dict[str, dict], benchmark: dict, batch: int, wit
     for setting in ("batch1", f"batch{batch}"):
         best = min(eligible, key=lambda n: benchmark["artifacts"][n][setting]["median_ms"])
         ratio = benchmark["against_baseline"].get(best, {}).get(setting)
-        chosen[setting] = {"artifact": best, **candidates[best], "speed": speed_text(ratio),
+        chosen[setting] = {"artifact": best, **candidates[best], "speed": speed_cell(ratio),
                            "latency": latency_text(benchmark["artifacts"][best][setting])}
     return chosen
 
 
-def recommendation_text(chosen: dict, batch: int, within_points: float) -> str:
-    parts = []
-    for setting, what in (("batch1", "batch-1 serving"), (f"batch{batch}", f"batch-{batch} throughput")):
-        c = chosen[setting]
-        parts.append(f"For {what}, ship {c['label']} (`{c['artifact']}`): {c['latency']} a call, {c['speed']} against "
-                     f"the dense TF SavedModel; dev accuracy {c['dev_accuracy']:.4f}.")
-    return (" ".join(parts) + " Chosen as the fastest artifact whose selection-set accuracy is within "
-            f"{within_points:g} points of the dense baseline's; dev played no part in the choice.")
+def summary_rows(m: dict, batch: int) -> list[dict]:
+    """Every shippable artifact in one row: its dev accuracy, its change against the baseline's (paired, over the
+    same sentences), what pruning kept, its size, and its speed-up against the dense TF SavedModel."""
+    evaluation, benchmark, deploy = m["evaluation"], m["benchmark"], m["deploy"]["models"]
+    labels, reference = m["predictions"]["labels"], m["predictions"]["predictions"]
+    rows = []
+    for name in SAVED_MODELS:
+        record = evaluation[name]
+        comparison = evaluation["comparison"].get(name)
+        kept = ("dense" if comparison is None else f"{comparison['flops_ratio']:.0%} of the FLOPs"
+                if comparison["flops_ratio"] < 0.999 else f"{record['sparsity']['targeted_sparsity']:.0%} sparse")
+        size = record["size"]
+        rows.append(_summary_row(f"{name}, TF SavedModel", name, record["accuracy"],
+                                 comparison and comparison["accuracy_change"], kept,
+                                 f"{size['bytes'] / 1e6:.1f} MB ({size['gzip_bytes'] / 1e6:.1f} gzipped)",
+                                 benchmark, batch))
+        for variant, converted in deploy.get(name, {}).items():
+            change = accuracy_change(labels, reference, converted["dev"]["predictions"])
+            rows.append(_summary_row(f"{name}, LiteRT {variant}", litert_name(name, variant),
+                                     converted["dev"]["accuracy"], change, f"{kept}, {variant} weights",
+                                     f"{converted['bytes'] / 1e6:.1f} MB", benchmark, batch))
+    return rows
+
+
+def _summary_row(label, artifact, accuracy, change, kept, size, benchmark, batch) -> dict:
+    ratio = benchmark["against_baseline"].get(artifact)
+    return {"artifact": label, "name": artifact, "accuracy": f"{accuracy:.4f}",
+            "change": "reference" if change is None else change_cell(change), "kept": kept, "size": size,
+            "speed1": speed_cell(ratio and ratio["batch1"]),
+            "speed_batched": speed_cell(ratio and ratio[f"batch{batch}"])}
+
+
+def change_cell(change: dict) -> str:
+    """A change in points with its paired interval, short enough for a table cell."""
+    low, high = change["ci95_points"]
+    verdict = ", no measurable change" if low <= 0 <= high else ""
+    return f"{number(change['points'], signed=True)} ({number(low)} to {number(high)}){verdict}"
+
+
+def speed_cell(ratio: dict | None) -> str:
+    """A speed-up with its interval for a table cell: the verdict without its "faster: " prefix."""
+    return "reference" if ratio is None else speed_text(ratio).removeprefix("faster: ")
