@@ -24,7 +24,7 @@ def main(params):
     facts = split_facts(prepared, splits)
 
     tokenizer = load_tokenizer(resolve_checkpoint(params.model.checkpoint))
-    stats = {"source": source.to_dict()}
+    stats = {"source": source.identity()}  # what the data is, not where it lay
     staging = OUT.with_name(OUT.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -65,7 +65,7 @@ def metrics():
     variant = {"bytes": 23e6, "selection": {"accuracy": 0.85},
                "dev": {"accuracy": 0.866, "agreement": 0.995, "predictions": variant_predictions}}
     return {
-        "data": {"source": {"kind": "local", "location": "/sst2", "fingerprints": {"dev.tsv": "00"}},
+        "data": {"source": {"kind": "local", "fingerprints": {"dev.tsv": "00"}},
                  **{s: {"rows": n, "tokens_mean": 13.4, "whole_sentence_fraction": whole,
                         "shares_training_phrase_2_words": shares, "shares_training_phrase_3_words": shares}
                     for s, n, whole, shares in (("train", 5000, 0.103, None), ("selection", 2000, 1.0, 0.0),

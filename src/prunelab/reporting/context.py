@@ -274,8 +274,7 @@ def _candidates(m: dict, selection: dict) -> dict:
 def identity_rows(m: dict) -> list[tuple[str, str]]:
     source, model, evaluation = m["data"]["source"], m["base_model"], m["evaluation"]
     return [
-        # Where the data lay on this machine is no fact of the run: what it was is its checksums.
-        ("SST-2 source", "a local GLUE folder" if source["kind"] == "local" else source["location"]),
+        ("SST-2 source", "a local GLUE folder" if source["kind"] == "local" else "the Hugging Face hub, nyu-mll/glue"),
         *[(f"source {name}", value) for name, value in source["fingerprints"].items()],
         ("checkpoint", f"{model['checkpoint']} ({model['architecture']}, {model['parameters']:,} parameters)"),
         (f"checkpoint {model['weights_file']} sha256", model["weights_sha256"]),
