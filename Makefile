@@ -67,7 +67,7 @@ bench: setup
 clean:
 	rm -rf $(VENV)
 
-# Versioned outputs to and from a DVC remote (README: Share your results): the default one in .dvc/config,
+# Versioned outputs to and from a DVC remote (docs/sharing.md): the default one in .dvc/config,
 # a folder beside the checkout, or another by name: `make push REMOTE=lab`.
 .PHONY: push pull
 push: setup
@@ -78,7 +78,7 @@ pull: setup
 	@url=$$(dvc remote list | awk '$$NF == "(default)" {print $$2}'); \
 	if [ -z "$(REMOTE)" ] && [ "$${url#/}" != "$$url" ] && [ ! -d "$$url" ]; then \
 	  echo "error: the default DVC remote $$url does not exist: clone next to the folder that holds" \
-	    "prunelab-dvc-remote, or pull from another remote: make pull REMOTE=name (README: Share your results)" >&2; \
+	    "prunelab-dvc-remote, or pull from another remote: make pull REMOTE=name (docs/sharing.md)" >&2; \
 	  exit 1; \
 	fi
 	dvc pull $(if $(REMOTE),-r $(REMOTE))

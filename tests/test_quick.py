@@ -1,6 +1,6 @@
 """`make quick`'s parts: its params, its workspace, DVC's stage order, a stage run in this process.
 
-The whole quick look takes minutes (README: A quick look); these check what it is made of.
+The whole quick look takes minutes (docs/pipeline.md, docs/performance.md); these check what it is made of.
 """
 
 import sys

@@ -178,7 +178,7 @@ def s3_endpoint():
 
 
 def s3_remote(root: Path, endpoint: str) -> None:
-    """The README's S3 commands; --local, so the shared commit keeps the folder remote as its default."""
+    """The S3 commands of docs/sharing.md; --local, so the shared commit keeps the folder remote as its default."""
     for args in (("remote", "add", "--local", "--default", "lab", "s3://prunelab/dvc"),
                  ("remote", "modify", "--local", "lab", "endpointurl", endpoint),
                  ("remote", "modify", "--local", "lab", "access_key_id", "testing"),
