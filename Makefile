@@ -31,11 +31,11 @@ repro: setup
 		| tr -d "':"
 	@tail -n 1 $(VENV)/repro.log
 
-# Every stage on a small slice, in one process, for a first look (src/prunelab/quick.py): quick/reports/,
+# Every stage on a small slice, in one process, for a first look (src/prunelab/quick_look.py): quick/reports/,
 # labelled as a quick look. Not a DVC run: nothing is cached, locked or versioned; the outputs here are untouched.
 .PHONY: quick
 quick: setup
-	python -m prunelab.quick
+	python -m prunelab.quick_look
 
 lint: setup
 	ruff check src stages tests
@@ -62,7 +62,7 @@ seeds: setup
 # `make bench ARGS="--embedding-update lazy"`.
 .PHONY: bench
 bench: setup
-	python -m prunelab.throughput $(ARGS)
+	python -m prunelab.training.throughput $(ARGS)
 
 clean:
 	rm -rf $(VENV)

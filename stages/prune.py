@@ -3,14 +3,14 @@
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_csv, write_json
-from prunelab.modeling import load_checkpoint
-from prunelab.points import prune_unstructured
-from prunelab.pruning.methods import Recipe
-from prunelab.teacher import load_teacher
-from prunelab.training import TrainConfig
+from prunelab.model.checkpoint import load_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.pruning.unstructured.prune import prune_unstructured
+from prunelab.pruning.unstructured.recipe import Recipe
+from prunelab.training.fine_tune import TrainConfig
+from prunelab.training.teacher import load_teacher
 
 BASELINE = Path("models/baseline/checkpoint")
 

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_json
-from prunelab.modeling import load_checkpoint
-from prunelab.points import prune_structured, structured_importance
-from prunelab.teacher import load_teacher
-from prunelab.training import TrainConfig
+from prunelab.model.checkpoint import load_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.pruning.structured.prune import prune_structured, structured_importance
+from prunelab.training.fine_tune import TrainConfig
+from prunelab.training.teacher import load_teacher
 
 BASELINE = Path("models/baseline/checkpoint")
 

@@ -4,13 +4,13 @@ import shutil
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_csv, write_json
-from prunelab.modeling import load_checkpoint, save_checkpoint
-from prunelab.teacher import save_logits
-from prunelab.throughput import fine_tuning_throughput
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.model.checkpoint import load_checkpoint, save_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.training.fine_tune import TrainConfig, fine_tune
+from prunelab.training.teacher import save_logits
+from prunelab.training.throughput import fine_tuning_throughput
 
 OUT = Path("models/baseline")
 

@@ -14,7 +14,7 @@ from transformers import (
     TFDistilBertForSequenceClassification,
 )
 
-from prunelab.batching import Encoded
+from prunelab.data.batching import Encoded
 
 VOCAB = 64
 

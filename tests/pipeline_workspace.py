@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from prunelab.quick import overlay
+from prunelab.quick_look import overlay
 
 REPO = Path(__file__).resolve().parents[1]
 SST2_DIR = Path(os.environ.get("SST2_DIR") or REPO.parent / "shared/data/sst2").resolve()

@@ -94,7 +94,7 @@ def test_second_repro_reruns_nothing_downstream(workspace, first_run):
 
 
 def test_editing_a_module_makes_exactly_its_importers_stale(workspace, first_run):
-    module = workspace / "src/prunelab/points.py"
+    module = workspace / "src/prunelab/pruning/recovery.py"
     original = module.read_text()
     module.write_text(original + "\n# edited\n")
     try:

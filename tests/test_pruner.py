@@ -5,9 +5,12 @@ import pytest
 
 from conftest import random_encoded
 from prunelab.errors import ParamsError
-from prunelab.modeling import weight_group
-from prunelab.pruning import Pruner, check_n_m, collect_input_stats, make_schedule, prunable_variables
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.model.checkpoint import weight_group
+from prunelab.pruning.unstructured.calibration import collect_input_stats
+from prunelab.pruning.unstructured.masks import check_n_m
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
+from prunelab.training.fine_tune import TrainConfig, fine_tune
 
 TARGETS = ["attention", "ffn"]
 

@@ -3,10 +3,10 @@
 import pytest
 
 from conftest import random_encoded
-from prunelab.batching import steps_per_epoch
-from prunelab.pruning import Pruner, make_schedule, prunable_variables
-from prunelab.pruning.schedules import sparsity_at
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.data.batching import steps_per_epoch
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule, sparsity_at
+from prunelab.training.fine_tune import TrainConfig, fine_tune
 
 
 def test_gradual_schedule_ramps_monotonically_to_the_target():

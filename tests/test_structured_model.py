@@ -3,12 +3,12 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_encoded
-from prunelab.batching import padded_batches
-from prunelab.export import export_saved_model, load_saved_model
-from prunelab.modeling import canonical_name, encoder_layer_index
-from prunelab.structured import StructuredPlan, build_pruned, select_plan, unit_importance
-from prunelab.teacher import teacher_outputs
-from prunelab.training import TrainConfig, encoder_layer_ids, fine_tune
+from prunelab.data.batching import padded_batches
+from prunelab.model.checkpoint import canonical_name, encoder_layer_index
+from prunelab.model.export import export_saved_model, load_saved_model
+from prunelab.pruning.structured import StructuredPlan, build_pruned, select_plan, unit_importance
+from prunelab.training.fine_tune import TrainConfig, encoder_layer_ids, fine_tune
+from prunelab.training.teacher import teacher_outputs
 from structured_support import LAYERS, count_parameters, four_head_bert, logits, mask_model, random_plan
 
 

@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 
 from conftest import random_encoded, tiny_model
-from prunelab.points import prune_unstructured
-from prunelab.pruning import methods
-from prunelab.pruning.methods import Recipe
-from prunelab.sweep import measure_in_memory, sweep_unstructured
+from prunelab.pruning.unstructured import recipe as recipes_module
+from prunelab.pruning.unstructured.methods import wanda
+from prunelab.pruning.unstructured.prune import prune_unstructured
+from prunelab.pruning.unstructured.recipe import Recipe
+from prunelab.sweep.measure import measure_in_memory
+from prunelab.sweep.unstructured import sweep_unstructured
 
 
 def test_every_point_starts_from_the_baseline_and_is_measured_alike():
@@ -34,8 +36,9 @@ def test_wanda_points_share_one_calibration_and_match_pruning_each_alone(monkeyp
     recipes = [Recipe("wanda", sparsity, "per_output", ("attention", "ffn"), calibration_size=8)
                for sparsity in (0.25, 0.75)]  # whole inputs of every output in the tiny model's kernels
     collections = []
-    collect = methods.collect_input_stats
-    monkeypatch.setattr(methods, "collect_input_stats", lambda *a, **k: collections.append(1) or collect(*a, **k))
+    collect = recipes_module.collect_input_stats
+    for module in (recipes_module, wanda):  # the sweep's one collection, or the method's own
+        monkeypatch.setattr(module, "collect_input_stats", lambda *a, **k: collections.append(1) or collect(*a, **k))
     points = sweep_unstructured(tiny_model("bert"), recipes, data, recovery=None, seed=0)
     assert len(collections) == 1
     for recipe, point in zip(recipes, points):

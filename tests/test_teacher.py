@@ -3,10 +3,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
-from prunelab.batching import padded_batches
+from prunelab.data.batching import padded_batches
 from prunelab.errors import UserError
-from prunelab.teacher import load_teacher, save_logits, teacher_outputs
-from prunelab.training import TrainConfig
+from prunelab.training.fine_tune import TrainConfig
+from prunelab.training.teacher import load_teacher, save_logits, teacher_outputs
 
 
 def test_outputs_match_the_teacher_sentence_by_sentence():

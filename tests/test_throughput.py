@@ -3,10 +3,10 @@ import pytest
 from transformers import BertConfig
 
 from conftest import random_encoded, tiny_model
-from prunelab.batching import bucketed_dataset
-from prunelab.flops import dense_encoder_flops
-from prunelab.throughput import against_roofline, fine_tuning_throughput, main, matmul_roofline
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.data.batching import bucketed_dataset
+from prunelab.model.flops import dense_encoder_flops
+from prunelab.training.fine_tune import TrainConfig, fine_tune
+from prunelab.training.throughput import against_roofline, fine_tuning_throughput, main, matmul_roofline
 
 CONFIG = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 
