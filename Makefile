@@ -43,6 +43,12 @@ lint: setup
 test: lint
 	python -m pytest
 
+# The tests without the end-to-end ones (marked slow: a whole `dvc repro`, the DVC round trips, the
+# container scripts), for a developer's edit-and-check loop; CI runs `make test`.
+.PHONY: test-fast
+test-fast: lint
+	python -m pytest -m "not slow"
+
 # The default pipeline at more seeds, as queued DVC experiments (each in a temporary copy of the
 # workspace), then mean ± sd across them and the workspace's run of what the report claims: written to
 # metrics/seeds.json, which the report reads (three seeds with the committed one). Each runs the stages

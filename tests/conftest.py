@@ -81,7 +81,10 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def first_run(workspace):
-    """`dvc repro` of every stage in ``workspace``, once a session: test_pipeline.py and test_sharing.py share it."""
+    """`dvc repro` of every stage in ``workspace``, once a session: test_pipeline.py and test_sharing.py share it.
+
+    A test that changes the workspace's params, git history or remotes works in a copy
+    (``pipeline_workspace.copy_workspace``), so the run is the same for every test, in any order."""
     from pipeline_workspace import dvc
 
     return dvc(workspace, "repro")

@@ -2,7 +2,8 @@
 
 `dvc repro` of the whole pipeline takes minutes even on tiny params, so conftest.py makes
 one workspace a session (fixtures `workspace`, `first_run`) for test_pipeline.py and
-test_sharing.py alike.
+test_sharing.py alike. A test leaves it as it found it: one that changes params, commits or
+pushes works in its own copy (``copy_workspace``), so the tests pass in any order.
 """
 
 import os
@@ -44,6 +45,14 @@ def make_workspace(root: Path) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(overlay(params, TINY), sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *GIT_USER, "commit", "-qm", "copy"]):
         subprocess.run(command, cwd=root, check=True)
+    return root
+
+
+def copy_workspace(workspace: Path, root: Path) -> Path:
+    """A copy of ``workspace`` with its run (outputs, DVC cache, git history) at ``root``; DVC's scratch space
+    (.dvc/tmp: its state and locks) stays behind and is made anew."""
+    shutil.copytree(workspace, root, symlinks=True,
+                    ignore=lambda folder, names: ["tmp"] if Path(folder).name == ".dvc" else [])
     return root
 
 
