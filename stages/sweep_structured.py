@@ -18,7 +18,7 @@ BASELINE = Path("models/baseline/checkpoint")
 
 def main(params):
     sweep, prune = params.sweep, params.prune
-    recovery = (TrainConfig.from_spec(prune.structured_fine_tuning, params.seed, params.train.bucket_lengths)
+    recovery = (TrainConfig(prune.structured_fine_tuning, params.train.bucket_lengths, params.seed)
                 if sweep.recovery else None)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)

@@ -16,7 +16,7 @@ OUT = Path("models/baseline")
 
 
 def main(params):
-    config = TrainConfig.from_spec(params.train, params.seed, params.train.bucket_lengths)
+    config = TrainConfig(params.train, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(Path("models/base"))
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     step_rows, epoch_rows = fine_tune(model, data["train"], data["selection"], config, label="train")
@@ -33,7 +33,7 @@ def main(params):
     write_csv("metrics/train_epochs.csv", epoch_rows)
     write_json("metrics/train.json", {"selection_accuracy": epoch_rows[-1]["selection_accuracy"],
                                       "train_seconds": epoch_rows[-1]["seconds"], "steps": step_rows[-1]["step"],
-                                      "throughput": throughput})
+                                      "throughput": throughput, "recipe": config.record()})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from transformers import (
 )
 
 from prunelab.data.batching import Encoded
+from prunelab.params import FineTuneSpec
+from prunelab.training.fine_tune import TrainConfig
 
 VOCAB = 64
 
@@ -41,6 +43,11 @@ def one_layer_bert(vocab_size: int, hidden: int = 16, max_positions: int = 128, 
     model = TFBertForSequenceClassification(config)
     model(model.dummy_inputs, training=False)
     return model
+
+
+def fine_tuning(bucket_lengths, seed: int = 0, log_every: int = 20, **recipe) -> TrainConfig:
+    """A fine-tuning recipe (``params.FineTuneSpec``'s fields, ``distill`` as a dict) bound to a run."""
+    return TrainConfig(FineTuneSpec(**recipe), list(bucket_lengths), seed, log_every)
 
 
 @pytest.fixture(params=["bert", "distilbert"])

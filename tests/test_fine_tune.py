@@ -2,11 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import random_encoded, tiny_model
+from conftest import fine_tuning, random_encoded, tiny_model
 from prunelab.data.batching import Encoded, padded_batches
 from prunelab.model.checkpoint import canonical_name
 from prunelab.training.fine_tune import (
-    TrainConfig,
     _inference_function,
     accuracy_in_memory,
     fine_tune,
@@ -16,10 +15,10 @@ from prunelab.training.fine_tune import (
 from prunelab.training.teacher import teacher_outputs
 
 
-def config(**overrides):
+def config(distill=None, **overrides):
     settings = dict(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.01,
-                    bucket_lengths=[16, 40], seed=3, log_every=4)
-    return TrainConfig(**{**settings, **overrides})
+                    bucket_lengths=[16, 40], seed=3, log_every=4, distill=distill or {})
+    return fine_tuning(**{**settings, **overrides})
 
 
 def test_fine_tuning_is_reproducible_for_a_seed():
@@ -46,7 +45,7 @@ def test_distillation_pulls_the_student_towards_the_teacher():
 
     def gap(alpha):
         student = tiny_model("bert", seed=0)
-        fine_tune(student, train, train, config(epochs=3, distill_alpha=alpha, distill_temperature=1.0),
+        fine_tune(student, train, train, config(epochs=3, distill={"alpha": alpha, "temperature": 1.0}),
                   teacher=teacher_outputs(teacher, train, hidden_states=False), label="test")
         return np.abs(predict_in_memory(student, train, 32) - predict_in_memory(teacher, train, 32)).mean()
 
@@ -60,7 +59,7 @@ def test_hidden_state_distillation_pulls_every_layer_towards_the_teacher():
 
     def layer_errors(hidden_weight):
         student = tiny_model("bert", seed=0)
-        fine_tune(student, train, train, config(epochs=3, distill_alpha=0.5, distill_hidden_weight=hidden_weight),
+        fine_tune(student, train, train, config(epochs=3, distill={"alpha": 0.5, "hidden_weight": hidden_weight}),
                   teacher=teacher_outputs(teacher, train, hidden_states=True), label="test")
         ours = student(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
         theirs = teacher(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
@@ -69,19 +68,19 @@ def test_hidden_state_distillation_pulls_every_layer_towards_the_teacher():
     assert np.all(layer_errors(10.0) < layer_errors(0.0))
 
 
-@pytest.mark.parametrize("setting", [{"distill_alpha": 0.5}, {"distill_hidden_weight": 1.0}])
-def test_distillation_without_a_teacher_is_refused(setting):
+@pytest.mark.parametrize("distill", [{"alpha": 0.5}, {"hidden_weight": 1.0}])
+def test_distillation_without_a_teacher_is_refused(distill):
     with pytest.raises(ValueError, match="teacher"):
-        fine_tune(tiny_model("bert"), random_encoded(8), random_encoded(8), config(**setting))
+        fine_tune(tiny_model("bert"), random_encoded(8), random_encoded(8), config(distill=distill))
 
 
 def test_distillation_needs_the_teachers_outputs_for_these_sentences_and_layers():
     teacher, train = tiny_model("bert", seed=5), random_encoded(8)
     with pytest.raises(ValueError, match="hidden states"):
-        fine_tune(tiny_model("bert"), train, train, config(distill_hidden_weight=1.0),
+        fine_tune(tiny_model("bert"), train, train, config(distill={"hidden_weight": 1.0}),
                   teacher=teacher_outputs(teacher, train, hidden_states=False))
     with pytest.raises(ValueError, match="cover 8 sentences"):
-        fine_tune(tiny_model("bert"), random_encoded(16), train, config(distill_alpha=0.5),
+        fine_tune(tiny_model("bert"), random_encoded(16), train, config(distill={"alpha": 0.5}),
                   teacher=teacher_outputs(teacher, train, hidden_states=False))
 
 
@@ -133,3 +132,10 @@ def test_lazy_embedding_updates_train_every_weight_and_reproducibly():
     fine_tune(dense, random_encoded(64), random_encoded(16, seed=1), config(), label="test")
     moved = [not np.array_equal(b, a) for b, a in zip(before, runs[0])]
     assert moved == [not np.array_equal(b, v.numpy()) for b, v in zip(before, dense.weights)]
+
+
+def test_the_run_record_names_every_setting_that_shaped_the_run():
+    record = config(embedding_update="lazy", distill={"alpha": 0.5}).record()
+    assert record == {"epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.01,
+                      "embedding_update": "lazy", "bucket_lengths": [16, 40], "distill_alpha": 0.5,
+                      "distill_temperature": 2.0, "distill_hidden_weight": 0.0}

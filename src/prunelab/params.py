@@ -75,6 +75,11 @@ class FineTuneSpec(Spec):
     def uses_teacher(self) -> bool:
         return bool(self.distill.alpha or self.distill.hidden_weight)
 
+    def record(self) -> dict:
+        """Every setting, as the run records state them (the distillation's as ``distill_alpha``, ...)."""
+        return (self.model_dump(exclude={"distill"})
+                | {f"distill_{name}": value for name, value in self.distill.model_dump().items()})
+
 
 class TrainSpec(FineTuneSpec):
     bucket_lengths: list[PositiveInt]

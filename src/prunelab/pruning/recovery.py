@@ -27,16 +27,12 @@ class PrunedPoint:
 def recover(model, data: dict[str, Encoded], recovery: TrainConfig | None, teacher, label: str,
             accuracy_before: float | None, pruner=None) -> PrunedPoint:
     """Fine-tune when ``recovery`` has epochs; without, the accuracy before recovery is the final one."""
-    if recovery is None or recovery.epochs == 0:
+    if recovery is None or recovery.recipe.epochs == 0:
         accuracy = accuracy_before if accuracy_before is not None else selection_accuracy(model, data)
         return PrunedPoint(model, {"recovery": None, "epochs_run": 0, "selection_accuracy": accuracy})
     steps, epochs = fine_tune(model, data["train"], data["selection"], recovery, pruner,
                               teacher=teacher, label=label)
-    settings = {"epochs": recovery.epochs, "batch_size": recovery.batch_size, "learning_rate": recovery.learning_rate,
-                "warmup_ratio": recovery.warmup_ratio, "weight_decay": recovery.weight_decay,
-                "distill_alpha": recovery.distill_alpha, "distill_temperature": recovery.distill_temperature,
-                "distill_hidden_weight": recovery.distill_hidden_weight}
-    return PrunedPoint(model, {"recovery": settings, "epochs_run": len(epochs),
+    return PrunedPoint(model, {"recovery": recovery.record(), "epochs_run": len(epochs),
                                "selection_accuracy": epochs[-1]["selection_accuracy"]}, steps, epochs)
 
 

@@ -32,30 +32,16 @@ from prunelab.training.teacher import TeacherOutputs
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    warmup_ratio: float
-    weight_decay: float
+    """A fine-tuning recipe bound to one run: the lengths its batches are padded to, and the seed."""
+
+    recipe: FineTuneSpec
     bucket_lengths: list[int]
     seed: int
     log_every: int = 20
-    embedding_update: str = "dense"  # dense | lazy (LazyAdamW: the batch's rows) | frozen (word embeddings)
-    distill_alpha: float = 0.0  # weight of the teacher's predictions; 0 trains on labels alone
-    distill_temperature: float = 2.0
-    distill_hidden_weight: float = 0.0  # weight of the layer-by-layer hidden-state term
 
-    @property
-    def uses_teacher(self) -> bool:
-        return bool(self.distill_alpha or self.distill_hidden_weight)
-
-    @classmethod
-    def from_spec(cls, spec: FineTuneSpec, seed: int, bucket_lengths: list[int]) -> TrainConfig:
-        return cls(epochs=spec.epochs, batch_size=spec.batch_size, learning_rate=spec.learning_rate,
-                   warmup_ratio=spec.warmup_ratio, weight_decay=spec.weight_decay,
-                   bucket_lengths=list(bucket_lengths), seed=seed, embedding_update=spec.embedding_update,
-                   distill_alpha=spec.distill.alpha,
-                   distill_temperature=spec.distill.temperature, distill_hidden_weight=spec.distill.hidden_weight)
+    def record(self) -> dict:
+        """Every setting that shaped the run, as the run records state it."""
+        return self.recipe.record() | {"bucket_lengths": list(self.bucket_lengths)}
 
 
 def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pruner=None,
@@ -66,18 +52,19 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     Each epoch ends with the accuracy on ``selection``, the held-out training sentences every
     choice is made on (never the reported dev set).
     """
-    teacher = _distilled_from(teacher, config, train)
+    recipe = config.recipe
+    teacher = _distilled_from(teacher, recipe, train)
     tf.keras.utils.set_random_seed(config.seed)
-    steps = steps_per_epoch(train, config.bucket_lengths, config.batch_size)
-    total_steps = steps * config.epochs
-    optimizer, schedule = adamw(config, total_steps)
-    train_step = make_train_step(model, optimizer, pruner, config)
-    dataset = bucketed_dataset(train, config.bucket_lengths, config.batch_size, shuffle_seed=config.seed)
+    steps = steps_per_epoch(train, config.bucket_lengths, recipe.batch_size)
+    total_steps = steps * recipe.epochs
+    optimizer, schedule = adamw(recipe, total_steps)
+    train_step = make_train_step(model, optimizer, pruner, recipe)
+    dataset = bucketed_dataset(train, config.bucket_lengths, recipe.batch_size, shuffle_seed=config.seed)
 
     step_rows, epoch_rows = [], []
     step = 0
     started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, recipe.epochs + 1):
         losses, hits, seen, padded_tokens = [], 0, 0, 0
         epoch_started = time.perf_counter()
         # The epoch's batches are taken before its first step: pulled while the steps run, tf.data's
@@ -87,7 +74,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
                 pruner.update(step)
             ids = features["input_ids"]
             targets = () if teacher is None else teacher.batch(features["index"].numpy(), ids.shape[1],
-                                                               states=bool(config.distill_hidden_weight))
+                                                               states=bool(recipe.distill.hidden_weight))
             loss, correct = train_step(ids, features["attention_mask"], labels, *targets)
             losses.append(float(loss))
             hits += int(correct)
@@ -101,49 +88,49 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
                 if pruner is not None:
                     row["sparsity"] = round(pruner.sparsity(), 5)
                 step_rows.append(row)
-                _print_progress(label, epoch, config.epochs, step, total_steps, row, time.perf_counter() - started)
+                _print_progress(label, epoch, recipe.epochs, step, total_steps, row, time.perf_counter() - started)
         steps_seconds = time.perf_counter() - epoch_started  # the training steps alone, not the evaluation below
-        accuracy = accuracy_in_memory(model, selection, config.batch_size)
+        accuracy = accuracy_in_memory(model, selection, recipe.batch_size)
         epoch_rows.append(
             {"epoch": epoch, "train_loss": round(float(np.mean(losses)), 5), "train_accuracy": round(hits / seen, 5),
              "selection_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1),
              "sentences": seen, "padded_tokens": padded_tokens, "steps_seconds": round(steps_seconds, 2)}
         )
-        print(f"[{label}] epoch {epoch}/{config.epochs}: selection-set accuracy {accuracy:.4f}", flush=True)
+        print(f"[{label}] epoch {epoch}/{recipe.epochs}: selection-set accuracy {accuracy:.4f}", flush=True)
     if pruner is not None:
         pruner.update(step)  # a schedule whose last pruning step is the final one still gets it
     return step_rows, epoch_rows
 
 
-def adamw(config: TrainConfig, total_steps: int):
+def adamw(recipe: FineTuneSpec, total_steps: int):
     """AdamW with linear warm-up and decay, and the schedule; lazy on embedding lookups when configured."""
-    optimizer, schedule = create_optimizer(init_lr=config.learning_rate, num_train_steps=total_steps,
-                                           num_warmup_steps=int(config.warmup_ratio * total_steps),
-                                           weight_decay_rate=config.weight_decay)
-    if config.embedding_update == "lazy":
+    optimizer, schedule = create_optimizer(init_lr=recipe.learning_rate, num_train_steps=total_steps,
+                                           num_warmup_steps=int(recipe.warmup_ratio * total_steps),
+                                           weight_decay_rate=recipe.weight_decay)
+    if recipe.embedding_update == "lazy":
         optimizer = LazyAdamWeightDecay.like(optimizer)
     return optimizer, schedule
 
 
-def _distilled_from(teacher: TeacherOutputs | None, config: TrainConfig, train: Encoded) -> TeacherOutputs | None:
+def _distilled_from(teacher: TeacherOutputs | None, recipe: FineTuneSpec, train: Encoded) -> TeacherOutputs | None:
     """The teacher outputs the run distils from (None when it does not), checked against what it needs."""
-    if not config.uses_teacher:
+    if not recipe.uses_teacher:
         return None
     if teacher is None:
         raise ValueError("distillation needs a teacher's outputs (teacher.teacher_outputs)")
-    if config.distill_hidden_weight and teacher.hidden is None:
+    if recipe.distill.hidden_weight and teacher.hidden is None:
         raise ValueError("hidden-state distillation needs the teacher's hidden states (hidden_states=True)")
     if len(teacher) != len(train):
         raise ValueError(f"the teacher's outputs cover {len(teacher)} sentences, the training data {len(train)}")
     return teacher
 
 
-def make_train_step(model, optimizer, pruner, config: TrainConfig):
-    """``train_step(input_ids, attention_mask, labels, *targets)``; when ``config`` distils, ``targets`` are
+def make_train_step(model, optimizer, pruner, recipe: FineTuneSpec):
+    """``train_step(input_ids, attention_mask, labels, *targets)``; when ``recipe`` distils, ``targets`` are
     the teacher's logits and, for the hidden-state term, its states (``TeacherOutputs.batch``)."""
     cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     kl_divergence = tf.keras.losses.KLDivergence()
-    alpha, temperature, hidden_weight = config.distill_alpha, config.distill_temperature, config.distill_hidden_weight
+    alpha, temperature, hidden_weight = recipe.distill.alpha, recipe.distill.temperature, recipe.distill.hidden_weight
     layers = encoder_layer_ids(model)
 
     def loss_fn(labels, output, attention_mask, targets):
@@ -164,7 +151,7 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
     masked = pruner.masked_variables() if pruner is not None else []
     spec = tf.TensorSpec([None, None], tf.int32)
     targets_spec = []
-    if config.uses_teacher:
+    if recipe.uses_teacher:
         targets_spec.append(tf.TensorSpec([None, None], tf.float32))
         if hidden_weight:
             targets_spec.append(tf.TensorSpec([None, None, None, None], tf.float32))
@@ -178,7 +165,7 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
                            output_hidden_states=bool(targets and hidden_weight), training=True)
             loss = loss_fn(labels, output, attention_mask, targets)
             logits = output.logits
-        variables = trained_variables(model, config)
+        variables = trained_variables(model, recipe)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for variable, mask in masked:
             variable.assign(variable * mask)
@@ -188,10 +175,10 @@ def make_train_step(model, optimizer, pruner, config: TrainConfig):
     return train_step
 
 
-def trained_variables(model, config: TrainConfig) -> list:
+def trained_variables(model, recipe: FineTuneSpec) -> list:
     """What the optimizer updates: every trainable weight, less the word embeddings when they are frozen."""
     return [v for v in model.trainable_variables
-            if not (config.embedding_update == "frozen" and is_word_embeddings(v.name))]
+            if not (recipe.embedding_update == "frozen" and is_word_embeddings(v.name))]
 
 
 def encoder_layer_ids(model) -> list[int]:

@@ -92,11 +92,12 @@ def load_teacher(baseline: Path, train: Encoded, recovery) -> TeacherOutputs | N
 
     ``baseline``: the train stage's folder, holding ``checkpoint/`` and the logits ``save_logits`` wrote.
     """
-    if recovery is None or not recovery.epochs or not recovery.uses_teacher:
+    recipe = recovery.recipe if recovery is not None else None
+    if recipe is None or not recipe.epochs or not recipe.uses_teacher:
         return None
-    if recovery.distill_hidden_weight:
+    if recipe.distill.hidden_weight:
         return teacher_outputs(load_checkpoint(Path(baseline) / "checkpoint")[0], train, hidden_states=True,
-                               batch_size=recovery.batch_size)
+                               batch_size=recipe.batch_size)
     logits = np.load(Path(baseline) / LOGITS_FILE)
     if len(logits) != len(train):
         raise UserError(f"{Path(baseline) / LOGITS_FILE} holds {len(logits)} sentences' logits, the training data "

@@ -96,17 +96,18 @@ def bench(model_folder: str, prepared: str, steps: int, warmup: int, bucket_leng
 
     from prunelab.data.batching import bucketed_dataset, encode_prepared
     from prunelab.model.checkpoint import load_checkpoint
-    from prunelab.training.fine_tune import TrainConfig, adamw, make_train_step
+    from prunelab.params import FineTuneSpec
+    from prunelab.training.fine_tune import adamw, make_train_step
 
     model, tokenizer = load_checkpoint(Path(model_folder))
     train = encode_prepared(tokenizer, prepared, bucket_lengths[-1], splits=("train",))["train"]
-    config = TrainConfig(epochs=1, batch_size=32, learning_rate=1e-4, warmup_ratio=0.1, weight_decay=0.01,
-                         bucket_lengths=bucket_lengths, seed=0, embedding_update=embedding_update)
-    optimizer, _ = adamw(config, steps + warmup)  # the training stages' optimizer, lazy or not as configured
+    recipe = FineTuneSpec(epochs=1, batch_size=32, learning_rate=1e-4, warmup_ratio=0.1, weight_decay=0.01,
+                          embedding_update=embedding_update)
+    optimizer, _ = adamw(recipe, steps + warmup)  # the training stages' optimizer, lazy or not as configured
     dataset = bucketed_dataset(train, bucket_lengths, 32, shuffle_seed=0).take(steps + warmup)
     batches = [(f["input_ids"], f["attention_mask"], labels) for f, labels in dataset]
     roofline = matmul_roofline()
-    trained = _time_steps(make_train_step(model, optimizer, None, config), batches, warmup)
+    trained = _time_steps(make_train_step(model, optimizer, None, recipe), batches, warmup)
     spec = tf.TensorSpec([None, None], tf.int32)
     forward = tf.function(lambda ids, mask, _labels: model(input_ids=ids, attention_mask=mask).logits,
                           input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)])

@@ -18,8 +18,9 @@ def prune_unstructured(model, recipe: Recipe, data: dict[str, Encoded], recovery
     ``stats``: the model's ``recipe.input_stats`` on this recipe's calibration sample, if already collected.
     """
     started = time.perf_counter()
-    epochs = recovery.epochs if recovery is not None else 0
-    total_steps = steps_per_epoch(data["train"], recovery.bucket_lengths, recovery.batch_size) * epochs if epochs else 0
+    epochs = recovery.recipe.epochs if recovery is not None else 0
+    total_steps = (steps_per_epoch(data["train"], recovery.bucket_lengths, recovery.recipe.batch_size) * epochs
+                   if epochs else 0)
     calibration = calibration_sample(data["train"], recipe.calibration_size, seed)
     pruner = prepare_pruner(model, recipe, calibration, total_steps, stats)
     record = {"kind": "unstructured", **recipe.describe()}
