@@ -16,7 +16,7 @@ BASELINE = Path("models/baseline/checkpoint")
 
 
 def main(params):
-    recovery = TrainConfig(params.prune.fine_tuning, params.train.bucket_lengths, params.seed)
+    recovery = TrainConfig(params.prune.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     teacher = load_teacher(BASELINE.parent, data["train"], recovery)

@@ -1,4 +1,4 @@
-"""The structured model: heads and FFN neurons removed to prune.structured.flops_target, recovered, exported."""
+"""The structured model: heads and FFN neurons removed to structured.flops_target, recovered, exported."""
 
 from pathlib import Path
 
@@ -15,8 +15,8 @@ BASELINE = Path("models/baseline/checkpoint")
 
 
 def main(params):
-    spec = params.prune.structured
-    recovery = TrainConfig(params.prune.structured_fine_tuning, params.train.bucket_lengths, params.seed)
+    spec = params.structured
+    recovery = TrainConfig(spec.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     teacher = load_teacher(BASELINE.parent, data["train"], recovery)

@@ -25,7 +25,7 @@ def main(params):
     method, sweep, prune = sys.argv[1], params.sweep, params.prune
     if method not in sweep.methods:
         raise ParamsError(f"{method!r} is not in sweep.methods ({', '.join(sweep.methods)}).")
-    recovery = (TrainConfig(prune.fine_tuning, params.train.bucket_lengths, params.seed) if sweep.recovery
+    recovery = (TrainConfig(prune.recovery, params.train.bucket_lengths, params.seed) if sweep.recovery
                 else None)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)

@@ -17,13 +17,13 @@ BASELINE = Path("models/baseline/checkpoint")
 
 
 def main(params):
-    sweep, prune = params.sweep, params.prune
-    recovery = (TrainConfig(prune.structured_fine_tuning, params.train.bucket_lengths, params.seed)
+    sweep, spec = params.sweep, params.structured
+    recovery = (TrainConfig(spec.recovery, params.train.bucket_lengths, params.seed)
                 if sweep.recovery else None)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)
     teacher = load_teacher(BASELINE.parent, data["train"], recovery)  # computed once, for every point
-    points = sweep_structured(model, prune.structured, sweep.flops_targets, data, recovery, params.seed, teacher)
+    points = sweep_structured(model, spec, sweep.flops_targets, data, recovery, params.seed, teacher)
     write_json("metrics/sweep/structured.json", points)
 
 

@@ -40,7 +40,7 @@ def expanded_stages() -> dict[str, dict]:
         for key, item in items.items():
             outs = [*body.get("outs", []), *body.get("metrics", []), *body.get("plots", [])]
             stages[name if key is None else f"{name}@{key}"] = {
-                "cmd": body["cmd"].replace("${key}", str(key)),
+                "cmd": body["cmd"].replace("${key}", str(key)), "params": body.get("params", []),
                 "deps": _substituted(body.get("deps"), key, item), "outs": _substituted(outs, key, item)}
     return stages
 
@@ -89,3 +89,18 @@ def test_the_main_pruned_model_depends_on_every_method():
     for method in UNSTRUCTURED_METHODS:
         module = METHODS / f"{method}.py"
         assert all(covered(p, deps) for p in {module} | import_closure(module)), method
+
+
+def stages_reading(key: str) -> set[str]:
+    """The stages whose params name ``key`` (a dotted params.yaml key), a section above it or a key inside it;
+    the report, which reads the whole file, left out."""
+    def reads(entry) -> bool:
+        return isinstance(entry, str) and (key == entry or key.startswith(entry + ".") or entry.startswith(key + "."))
+    return {name for name, stage in STAGES.items() if any(reads(entry) for entry in stage["params"])}
+
+
+def test_a_recovery_setting_reruns_only_the_models_it_recovers():
+    assert stages_reading("prune.recovery.learning_rate") == {"prune", "sweep@magnitude", "sweep@wanda",
+                                                              "sweep@sparsegpt"}  # the sweeps: with sweep.recovery
+    assert stages_reading("structured.recovery.learning_rate") == {"structured", "sweep_structured"}
+    assert stages_reading("train.learning_rate") == {"train"}

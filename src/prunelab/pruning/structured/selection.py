@@ -41,7 +41,7 @@ def select_plan(importance: Importance, config, flops_target: float, seq_len: fl
     if not 0.0 < flops_target <= 1.0:
         raise ParamsError(f"prune.flops_target {flops_target} must be in (0, 1].")
     if not 0.0 <= min_fraction <= 1.0:
-        raise ParamsError(f"prune.structured.min_fraction {min_fraction} must be in [0, 1].")
+        raise ParamsError(f"structured.min_fraction {min_fraction} must be in [0, 1].")
     n_layers, n_heads = importance.heads.shape
     width = importance.neurons.shape[1]
     head_cost, neuron_cost = unit_flops(config, seq_len)
@@ -56,7 +56,7 @@ def select_plan(importance: Importance, config, flops_target: float, seq_len: fl
         raise ParamsError(
             f"prune.flops_target {flops_target} is below what every layer must keep ({base / dense:.3f} of the "
             f"FLOPs: {heads_floor} head(s) and {len(mandatory_neurons) // n_layers} FFN neurons a layer); lower "
-            "prune.structured.min_fraction, or allow whole-layer removal, or raise the target.")
+            "structured.min_fraction, or allow whole-layer removal, or raise the target.")
     head_gain = np.concatenate([[0.0], np.cumsum([importance.heads[u] for u in optional])])
     neuron_gain = np.concatenate([[0.0], np.cumsum([importance.neurons[u] for u in neuron_order])])
     k, m = _best_split(head_gain, neuron_gain, base, budget, head_cost, neuron_cost)

@@ -24,7 +24,7 @@ def make_schedule(kind: str, sparsity: float, total_steps: int, end_fraction: fl
         return tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, end_step=0, frequency=1)
     if kind == "gradual":
         if total_steps < 1:
-            raise ParamsError("prune.schedule 'gradual' needs fine-tuning steps: set prune.epochs >= 1.")
+            raise ParamsError("prune.schedule 'gradual' needs fine-tuning steps: set prune.recovery.epochs >= 1.")
         frequency = min(frequency, total_steps)
         # End on a multiple of ``frequency``: TF-MOT only prunes on those steps, and the
         # last of them must reach the target.
