@@ -20,8 +20,15 @@ from prunelab.quick_look import overlay
 REPO = Path(__file__).resolve().parents[1]
 SST2_DIR = Path(os.environ.get("SST2_DIR") or REPO.parent / "shared/data/sst2").resolve()
 
-GENERATED = (".git", ".venv", "data", "models", "metrics", "reports", "cache", "tmp", "__pycache__", ".pytest_cache",
-             ".ruff_cache", "*.egg-info", "config.local")
+# What a copy of the source tree leaves out. By folder, not by name alone: src/prunelab/data and
+# src/prunelab/model are source, /data and /models the pipeline's outputs.
+GENERATED = {REPO: {".git", ".venv", "data", "models", "metrics", "reports", "cache", "tmp", "quick"},
+             REPO / ".dvc": {"cache", "tmp", "config.local"}}
+CACHES = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+
+
+def generated(folder: str, names: list[str]) -> set[str]:
+    return set(CACHES(folder, names)) | (GENERATED.get(Path(folder), set()) & set(names))
 
 TINY = {
     "data": {"train_size": 96, "selection_size": 64},
@@ -39,7 +46,7 @@ GIT_USER = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
 def make_workspace(root: Path) -> Path:
     """The source tree only, tiny params, as a fresh git repository (works in a container without .git too)."""
-    shutil.copytree(REPO, root, ignore=shutil.ignore_patterns(*GENERATED))
+    shutil.copytree(REPO, root, ignore=generated)
     (root / "dvc.lock").unlink(missing_ok=True)
     params = yaml.safe_load((root / "params.yaml").read_text())
     (root / "params.yaml").write_text(yaml.safe_dump(overlay(params, TINY), sort_keys=False))
