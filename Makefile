@@ -31,17 +31,23 @@ repro: setup
 		| tr -d "':"
 	@tail -n 1 $(VENV)/repro.log
 
-# Every stage on a small slice, in one process, for a first look (src/prunelab/quick.py): quick/reports/,
+# Every stage on a small slice, in one process, for a first look (src/prunelab/quick_look.py): quick/reports/,
 # labelled as a quick look. Not a DVC run: nothing is cached, locked or versioned; the outputs here are untouched.
 .PHONY: quick
 quick: setup
-	python -m prunelab.quick
+	python -m prunelab.quick_look
 
 lint: setup
 	ruff check src stages tests
 
 test: lint
 	python -m pytest
+
+# The tests without the end-to-end ones (marked slow: a whole `dvc repro`, the DVC round trips, the
+# container scripts), for a developer's edit-and-check loop; CI runs `make test`.
+.PHONY: test-fast
+test-fast: lint
+	python -m pytest -m "not slow"
 
 # The default pipeline at more seeds, as queued DVC experiments (each in a temporary copy of the
 # workspace), then mean ± sd across them and the workspace's run of what the report claims: written to
@@ -62,7 +68,7 @@ seeds: setup
 # `make bench ARGS="--embedding-update lazy"`.
 .PHONY: bench
 bench: setup
-	python -m prunelab.throughput $(ARGS)
+	python -m prunelab.training.throughput $(ARGS)
 
 clean:
 	rm -rf $(VENV)

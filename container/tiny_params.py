@@ -17,7 +17,7 @@ def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else "params.yaml").resolve()
     sys.path.insert(0, str(path.parent / "tests"))
     from pipeline_workspace import TINY
-    from prunelab.quick import overlay
+    from prunelab.quick_look import overlay
 
     params = yaml.safe_load(path.read_text())
     path.write_text(yaml.safe_dump(overlay(params, TINY), sort_keys=False))

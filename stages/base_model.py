@@ -4,9 +4,9 @@ import shutil
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.data import sha256_file
+from prunelab.data.sst2 import sha256_file
 from prunelab.files import write_json
-from prunelab.modeling import build_classifier, load_tokenizer, resolve_checkpoint, save_checkpoint
+from prunelab.model.checkpoint import build_classifier, load_tokenizer, resolve_checkpoint, save_checkpoint
 
 OUT = Path("models/base")
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.benchmark.inputs import build_inputs
-from prunelab.benchmark.results import csv_rows
-from prunelab.benchmark.run import LENGTH_BATCH1_CALLS, find_artifacts, run_benchmark
 from prunelab.files import write_csv, write_json
+from prunelab.measurement.benchmark.inputs import build_inputs
+from prunelab.measurement.benchmark.results import csv_rows
+from prunelab.measurement.benchmark.run import LENGTH_BATCH1_CALLS, find_artifacts, run_benchmark
 
 DEV = Path("data/prepared/dev.parquet")
 
@@ -21,8 +21,8 @@ def dev_token_ids(max_length: int):
     this script, and a LiteRT worker has no use for TensorFlow and transformers."""
     import pandas as pd
 
-    from prunelab.batching import encode
-    from prunelab.modeling import load_tokenizer
+    from prunelab.data.batching import encode
+    from prunelab.model.checkpoint import load_tokenizer
 
     frame = pd.read_parquet(DEV)
     encoded = encode(load_tokenizer(Path("models/base")), frame["sentence"], frame["label"], max_length)

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.deploy import deploy_model
+from prunelab.data.batching import encode_prepared
+from prunelab.deployment.conversion import deploy_model
 from prunelab.errors import UserError
 from prunelab.files import write_json
-from prunelab.modeling import load_tokenizer
+from prunelab.model.checkpoint import load_tokenizer
 
 TOKENIZER = Path("models/base")
 MODELS = {"baseline": Path("models/baseline/saved_model"), "pruned": Path("models/pruned"),

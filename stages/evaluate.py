@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
+from prunelab.data.batching import encode_prepared
 from prunelab.errors import UserError
-from prunelab.evaluation import compare, machine, measure_saved_model
 from prunelab.files import read_json, write_json
-from prunelab.modeling import load_tokenizer
+from prunelab.measurement.evaluation import compare, machine, measure_saved_model
+from prunelab.model.checkpoint import load_tokenizer
 
 MODELS = {"baseline": Path("models/baseline/saved_model"), "pruned": Path("models/pruned"),
           "structured": Path("models/structured")}

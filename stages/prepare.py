@@ -4,11 +4,11 @@ import shutil
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import token_lengths
-from prunelab.data import describe, draw_splits, load_splits, locate_source, split_facts
+from prunelab.data.batching import token_lengths
+from prunelab.data.sst2 import describe, draw_splits, load_splits, locate_source, split_facts
 from prunelab.errors import DataError
 from prunelab.files import read_json, write_json
-from prunelab.modeling import load_tokenizer, resolve_checkpoint
+from prunelab.model.checkpoint import load_tokenizer, resolve_checkpoint
 
 OUT = Path("data/prepared")
 

@@ -3,20 +3,20 @@
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_csv, write_json
-from prunelab.modeling import load_checkpoint
-from prunelab.points import prune_unstructured
-from prunelab.pruning.methods import Recipe
-from prunelab.teacher import load_teacher
-from prunelab.training import TrainConfig
+from prunelab.model.checkpoint import load_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.pruning.unstructured.prune import prune_unstructured
+from prunelab.pruning.unstructured.recipe import Recipe
+from prunelab.training.fine_tune import TrainConfig
+from prunelab.training.teacher import load_teacher
 
 BASELINE = Path("models/baseline/checkpoint")
 
 
 def main(params):
-    recovery = TrainConfig.from_spec(params.prune.fine_tuning, params.seed, params.train.bucket_lengths)
+    recovery = TrainConfig(params.prune.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     teacher = load_teacher(BASELINE.parent, data["train"], recovery)

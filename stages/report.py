@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.accuracy import accuracy_interval
-from prunelab.benchmark.results import combine
 from prunelab.files import read_csv, read_json, write_csv
+from prunelab.measurement.accuracy import accuracy_interval
+from prunelab.measurement.benchmark.results import combine
 from prunelab.reporting import figures as draw
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.provenance import provenance

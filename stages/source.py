@@ -16,7 +16,7 @@ itself must run again (it reads the files).
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.data import SPLIT_FILES, locate_source, named_folder
+from prunelab.data.sst2 import SPLIT_FILES, locate_source, named_folder
 from prunelab.errors import DataError
 from prunelab.files import read_json, write_json
 

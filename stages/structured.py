@@ -1,22 +1,22 @@
-"""The structured model: heads and FFN neurons removed to prune.structured.flops_target, recovered, exported."""
+"""The structured model: heads and FFN neurons removed to structured.flops_target, recovered, exported."""
 
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_json
-from prunelab.modeling import load_checkpoint
-from prunelab.points import prune_structured, structured_importance
-from prunelab.teacher import load_teacher
-from prunelab.training import TrainConfig
+from prunelab.model.checkpoint import load_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.pruning.structured.prune import prune_structured, structured_importance
+from prunelab.training.fine_tune import TrainConfig
+from prunelab.training.teacher import load_teacher
 
 BASELINE = Path("models/baseline/checkpoint")
 
 
 def main(params):
-    spec = params.prune.structured
-    recovery = TrainConfig.from_spec(params.prune.structured_fine_tuning, params.seed, params.train.bucket_lengths)
+    spec = params.structured
+    recovery = TrainConfig(spec.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     teacher = load_teacher(BASELINE.parent, data["train"], recovery)

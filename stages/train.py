@@ -4,19 +4,19 @@ import shutil
 from pathlib import Path
 
 from prunelab import stage
-from prunelab.batching import encode_prepared
-from prunelab.export import export_saved_model
+from prunelab.data.batching import encode_prepared
 from prunelab.files import write_csv, write_json
-from prunelab.modeling import load_checkpoint, save_checkpoint
-from prunelab.teacher import save_logits
-from prunelab.throughput import fine_tuning_throughput
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.model.checkpoint import load_checkpoint, save_checkpoint
+from prunelab.model.export import export_saved_model
+from prunelab.training.fine_tune import TrainConfig, fine_tune
+from prunelab.training.teacher import save_logits
+from prunelab.training.throughput import fine_tuning_throughput
 
 OUT = Path("models/baseline")
 
 
 def main(params):
-    config = TrainConfig.from_spec(params.train, params.seed, params.train.bucket_lengths)
+    config = TrainConfig(params.train, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(Path("models/base"))
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
     step_rows, epoch_rows = fine_tune(model, data["train"], data["selection"], config, label="train")
@@ -33,7 +33,7 @@ def main(params):
     write_csv("metrics/train_epochs.csv", epoch_rows)
     write_json("metrics/train.json", {"selection_accuracy": epoch_rows[-1]["selection_accuracy"],
                                       "train_seconds": epoch_rows[-1]["seconds"], "steps": step_rows[-1]["step"],
-                                      "throughput": throughput})
+                                      "throughput": throughput, "recipe": config.record()})
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from transformers import (
     TFDistilBertForSequenceClassification,
 )
 
-from prunelab.batching import Encoded
+from prunelab.data.batching import Encoded
+from prunelab.params import FineTuneSpec
+from prunelab.training.fine_tune import TrainConfig
 
 VOCAB = 64
 
@@ -41,6 +43,11 @@ def one_layer_bert(vocab_size: int, hidden: int = 16, max_positions: int = 128, 
     model = TFBertForSequenceClassification(config)
     model(model.dummy_inputs, training=False)
     return model
+
+
+def fine_tuning(bucket_lengths, seed: int = 0, log_every: int = 20, **recipe) -> TrainConfig:
+    """A fine-tuning recipe (``params.FineTuneSpec``'s fields, ``distill`` as a dict) bound to a run."""
+    return TrainConfig(FineTuneSpec(**recipe), list(bucket_lengths), seed, log_every)
 
 
 @pytest.fixture(params=["bert", "distilbert"])
@@ -81,7 +88,10 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def first_run(workspace):
-    """`dvc repro` of every stage in ``workspace``, once a session: test_pipeline.py and test_sharing.py share it."""
+    """`dvc repro` of every stage in ``workspace``, once a session: test_pipeline.py and test_sharing.py share it.
+
+    A test that changes the workspace's params, git history or remotes works in a copy
+    (``pipeline_workspace.copy_workspace``), so the run is the same for every test, in any order."""
     from pipeline_workspace import dvc
 
     return dvc(workspace, "repro")

@@ -5,9 +5,9 @@ import tensorflow as tf
 from transformers import BertConfig, TFBertForSequenceClassification
 
 from conftest import VOCAB
-from prunelab.modeling import canonical_name, weight_group
-from prunelab.structured import StructuredPlan
-from prunelab.training import predict_in_memory
+from prunelab.model.checkpoint import canonical_name, weight_group
+from prunelab.pruning.structured import StructuredPlan
+from prunelab.training.fine_tune import predict_in_memory
 
 LAYERS, HEADS, FFN = 3, 4, 32
 

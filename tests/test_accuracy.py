@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prunelab.accuracy import accuracy_change, accuracy_interval, classification_metrics
+from prunelab.measurement.accuracy import accuracy_change, accuracy_interval, classification_metrics
 
 
 def test_accuracy_and_f1_by_hand():

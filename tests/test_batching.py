@@ -1,7 +1,7 @@
 import numpy as np
 
 from conftest import random_encoded
-from prunelab.batching import bucketed_dataset, logits_in_data_order, padded_batches, steps_per_epoch
+from prunelab.data.batching import bucketed_dataset, logits_in_data_order, padded_batches, steps_per_epoch
 
 BUCKETS = [8, 16, 32, 40]
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prunelab.benchmark.inputs import build_inputs, fixed_length_ids, length_sets, sentence_set
+from prunelab.measurement.benchmark.inputs import build_inputs, fixed_length_ids, length_sets, sentence_set
 
 
 def sentences(n=50, seed=0):

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from prunelab.benchmark.machine import (
+from prunelab.measurement.benchmark.machine import (
     Monitor,
     cpu_model,
     descendants,

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from prunelab.benchmark.inputs import InputSet
-from prunelab.benchmark.results import (
+from prunelab.measurement.benchmark.inputs import InputSet
+from prunelab.measurement.benchmark.results import (
     aa_check,
     aa_warning,
     by_length_rows,

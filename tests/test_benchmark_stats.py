@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prunelab.benchmark.stats import Interval, direction, median_interval, paired_ratio, verdict
+from prunelab.measurement.benchmark.stats import Interval, direction, median_interval, paired_ratio, verdict
 
 
 def rounds(rng, n, median_s, noise=0.1, drift=None):

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prunelab.benchmark.inputs import build_inputs
-from prunelab.benchmark.rounds import run_rounds
-from prunelab.benchmark.run import find_artifacts, run_benchmark
 from prunelab.errors import ArtifactError, UserError
+from prunelab.measurement.benchmark.inputs import build_inputs
+from prunelab.measurement.benchmark.rounds import run_rounds
+from prunelab.measurement.benchmark.run import find_artifacts, run_benchmark
 from prunelab.params import BenchmarkSpec
 
 
@@ -160,7 +160,7 @@ def test_without_lengths_there_is_no_length_sweep(tmp_path):
 
 def test_real_saved_models_run_in_workers_with_their_threads_pinned(tmp_path):
     from conftest import tiny_model
-    from prunelab.export import export_saved_model
+    from prunelab.model.export import export_saved_model
 
     export_saved_model(tiny_model("bert"), tmp_path / "baseline" / "saved_model")
     export_saved_model(tiny_model("bert", seed=1), tmp_path / "pruned")

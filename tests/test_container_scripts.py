@@ -5,12 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pipeline_workspace import TINY
 from prunelab.params import parse_params
 
 REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # the container check's scripts, with `make container-check`'s tests
 
 
 def test_tiny_params_shrinks_a_copy_of_params_yaml_to_valid_tiny_params(tmp_path):

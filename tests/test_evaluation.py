@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prunelab.evaluation import compare, saved_model_size, sparsity_summary
+from prunelab.measurement.evaluation import compare, saved_model_size, sparsity_summary
 
 
 def test_sparsity_counts_targeted_per_kernel_per_layer_and_whole_model():

@@ -3,11 +3,12 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_encoded
-from prunelab.batching import padded_batches
-from prunelab.evaluation import sparsity_summary
-from prunelab.export import export_saved_model, load_saved_model
-from prunelab.pruning import Pruner, make_schedule, prunable_variables
-from prunelab.training import predict_in_memory
+from prunelab.data.batching import padded_batches
+from prunelab.measurement.evaluation import sparsity_summary
+from prunelab.model.export import export_saved_model, load_saved_model
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
+from prunelab.training.fine_tune import predict_in_memory
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from conftest import random_encoded
-from prunelab.flops import dense_encoder_flops, encoder_flops, layer_flops, plan_flops, unit_flops
-from prunelab.structured import StructuredPlan, build_pruned, select_plan, unit_importance
+from prunelab.model.flops import dense_encoder_flops, encoder_flops, layer_flops, plan_flops, unit_flops
+from prunelab.pruning.structured import StructuredPlan, build_pruned, select_plan, unit_importance
 from structured_support import FFN, HEADS, LAYERS, four_head_bert
 
 

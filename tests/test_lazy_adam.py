@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 from transformers import create_optimizer
 
-from prunelab.lazy_adam import LazyAdamWeightDecay
+from prunelab.training.lazy_adam import LazyAdamWeightDecay
 
 
 def optimizers(warmup_steps=2):

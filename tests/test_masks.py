@@ -5,15 +5,9 @@ import pytest
 import tensorflow as tf
 
 from prunelab.errors import ParamsError
-from prunelab.pruning import (
-    NMPatternError,
-    Pruner,
-    check_n_m,
-    make_schedule,
-    prunable_variables,
-    select_masks,
-    select_nm_masks,
-)
+from prunelab.pruning.unstructured.masks import NMPatternError, check_n_m, select_masks, select_nm_masks
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
 
 TARGETS = ["attention", "ffn"]
 RNG = np.random.default_rng(0)

@@ -33,12 +33,12 @@ def edited(changes: dict) -> dict:
 BAD_INPUT = [
     # (what is changed, the message's essential words)
     ({"prune.sparsty": 0.8}, "prune.sparsty is not a known key; did you mean prune.sparsity?"),
-    ({"prune.structured.flops_targt": 0.4},
-     "prune.structured.flops_targt is not a known key; did you mean prune.structured.flops_target?"),
+    ({"structured.flops_targt": 0.4},
+     "structured.flops_targt is not a known key; did you mean structured.flops_target?"),
     ({"prune.sparsity": "half"}, "prune.sparsity: input should be a valid number (got 'half')"),
     ({"prune.sparsity": 1.5}, "prune.sparsity: input should be less than 1 (got 1.5)"),
-    ({"prune.structured.flops_target": 0}, "prune.structured.flops_target: input should be greater than 0 (got 0)"),
-    ({"prune.structured.min_fraction": 0.9}, "prune.structured.min_fraction 0.9 keeps at least 90%"),
+    ({"structured.flops_target": 0}, "structured.flops_target: input should be greater than 0 (got 0)"),
+    ({"structured.min_fraction": 0.9}, "structured.min_fraction 0.9 keeps at least 90%"),
     ({"prune.method": "wanda", "prune.schedule": "gradual"},
      "prune.schedule gradual: prune.method wanda prunes once; set prune.schedule to oneshot"),
     ({"prune.n_m": "2:4", "prune.sparsity": 0.7, "prune.schedule": "oneshot"},
@@ -59,7 +59,8 @@ BAD_INPUT = [
     ({"prune.method": "sparsegpt", "prune.schedule": "oneshot"},
      "prune.scope global: sparsegpt prunes each kernel on its own; set prune.scope to per_output or per_layer"),
     ({"prune.n_m": "4:2", "prune.schedule": "oneshot"}, "prune.n_m 4:2 needs 0 < N < M"),
-    ({"prune.structured.score": "random"}, "prune.structured.score: input should be 'fisher' or 'taylor'"),
+    ({"structured.score": "random"}, "structured.score: input should be 'fisher' or 'taylor'"),
+    ({"prune.recovery.epochs": 0}, "prune.schedule gradual prunes during fine-tuning: set prune.recovery.epochs >= 1"),
     ({"seed": "42"}, "seed: input should be a valid integer (got '42')"),
 ]
 
@@ -76,23 +77,23 @@ def test_bad_input_is_one_line_naming_the_key(change, message):
 def test_the_default_params_are_valid_and_typed():
     params = load_params(REPO / "params.yaml")
     assert params.prune.pattern is None
-    assert params.prune.fine_tuning.learning_rate == DEFAULT["prune"]["learning_rate"]
+    assert params.prune.recovery.learning_rate == DEFAULT["prune"]["recovery"]["learning_rate"]
     with pytest.raises(ValidationError):
         params.prune.sparsity = 0.3  # frozen: the library cannot change what was validated
 
 
-def test_structured_recovery_is_resolved_once_key_by_key():
-    raw = edited({"prune.structured.recovery": {"learning_rate": 3.0e-4, "distill": {"hidden_weight": 2.0}}})
-    recovery = parse_params(raw).prune.structured_fine_tuning
-    assert recovery.learning_rate == 3.0e-4 and recovery.distill.hidden_weight == 2.0
-    assert recovery.distill.alpha == DEFAULT["prune"]["distill"]["alpha"]  # untouched keys inherit
-    assert recovery.epochs == DEFAULT["prune"]["epochs"]
-    assert recovery.embedding_update == DEFAULT["prune"]["embedding_update"]
+def test_the_structured_model_has_a_recovery_recipe_of_its_own():
+    params = parse_params(edited({"prune.recovery.learning_rate": 3.0e-4}))
+    assert params.structured.recovery.learning_rate == DEFAULT["structured"]["recovery"]["learning_rate"]
+    raw = copy.deepcopy(DEFAULT)
+    del raw["structured"]["recovery"]["epochs"]
+    with pytest.raises(ParamsError, match="structured.recovery.epochs is missing"):
+        parse_params(raw)
 
 
-def test_recovery_may_not_override_what_is_not_fine_tuning():
-    with pytest.raises(ParamsError, match="prune.structured.recovery.sparsity is not a known key"):
-        parse_params(edited({"prune.structured.recovery": {"sparsity": 0.9}}))
+def test_a_recovery_holds_fine_tuning_settings_only():
+    with pytest.raises(ParamsError, match="structured.recovery.sparsity is not a known key"):
+        parse_params(edited({"structured.recovery.sparsity": 0.9}))
 
 
 def test_n_m_sets_the_pattern():

@@ -6,7 +6,9 @@ import re
 import pytest
 import yaml
 
-from pipeline_workspace import dvc, stages_run
+from pipeline_workspace import copy_workspace, dvc, stages_run
+
+pytestmark = pytest.mark.slow  # `dvc repro` of the whole pipeline
 
 ALL_STAGES = {"source", "prepare", "base_model", "train", "prune", "structured", "report",
               "sweep@magnitude", "sweep@wanda", "sweep@sparsegpt", "sweep_structured", "deploy@baseline",
@@ -93,24 +95,35 @@ def test_second_repro_reruns_nothing_downstream(workspace, first_run):
     assert stages_run(output) <= {"source"}
 
 
-def test_editing_a_module_makes_exactly_its_importers_stale(workspace, first_run):
-    module = workspace / "src/prunelab/points.py"
-    original = module.read_text()
-    module.write_text(original + "\n# edited\n")
+def stale_after_editing(workspace, module: str) -> set[str]:
+    """The stages `dvc status` names while ``module`` carries an edit (undone before this returns)."""
+    path = workspace / module
+    original = path.read_text()
+    path.write_text(original + "\n# edited\n")
     try:
-        stale = set(re.findall(r"^([\w@-]+):", dvc(workspace, "status").stdout, re.MULTILINE))
+        return set(re.findall(r"^([\w@-]+):", dvc(workspace, "status").stdout, re.MULTILINE))
     finally:
-        module.write_text(original)
+        path.write_text(original)
+
+
+def test_editing_a_module_makes_exactly_its_importers_stale(workspace, first_run):
+    stale = stale_after_editing(workspace, "src/prunelab/pruning/recovery.py")
     assert {"prune", "structured", "sweep@magnitude", "sweep_structured"} <= stale
     assert not stale & {"prepare", "base_model", "train"}
 
 
-def test_changing_sparsity_reruns_only_what_depends_on_the_pruned_model(workspace, first_run):
-    params = yaml.safe_load((workspace / "params.yaml").read_text())
+def test_editing_sparsegpt_makes_only_what_prunes_with_it_stale(workspace, first_run):
+    stale = stale_after_editing(workspace, "src/prunelab/pruning/unstructured/methods/sparsegpt.py")
+    assert stale - {"source"} == {"prune", "sweep@sparsegpt"}  # `source` runs every time (always_changed)
+
+
+def test_changing_sparsity_reruns_only_what_depends_on_the_pruned_model(workspace, first_run, tmp_path):
+    copy = copy_workspace(workspace, tmp_path / "repo")  # the shared workspace keeps the default run
+    params = yaml.safe_load((copy / "params.yaml").read_text())
     params["prune"]["sparsity"] = 0.7
-    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    output = dvc(workspace, "repro").stdout
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    output = dvc(copy, "repro").stdout
     assert stages_run(output) - {"source"} == {"prune", "evaluate@pruned", "deploy@pruned", "benchmark@pruned",
                                                "report"}
-    evaluation = evaluations(workspace)
+    evaluation = evaluations(copy)
     assert evaluation["pruned"]["sparsity"]["targeted_sparsity"] == pytest.approx(0.7, abs=0.005)

@@ -3,11 +3,14 @@
 import numpy as np
 import pytest
 
-from conftest import random_encoded
+from conftest import fine_tuning, random_encoded
 from prunelab.errors import ParamsError
-from prunelab.modeling import weight_group
-from prunelab.pruning import Pruner, check_n_m, collect_input_stats, make_schedule, prunable_variables
-from prunelab.training import TrainConfig, fine_tune
+from prunelab.model.checkpoint import weight_group
+from prunelab.pruning.unstructured.calibration import collect_input_stats
+from prunelab.pruning.unstructured.masks import check_n_m
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
+from prunelab.training.fine_tune import fine_tune
 
 TARGETS = ["attention", "ffn"]
 
@@ -31,7 +34,7 @@ def test_masks_survive_optimizer_steps(model):
     variables = prunable_variables(model, TARGETS)
     pruner = Pruner(variables, "magnitude", "global", make_schedule("oneshot", 0.6, 0))
     before = {n: v.numpy().copy() for n, v in variables.items()}
-    config = TrainConfig(epochs=2, batch_size=16, learning_rate=1e-2, warmup_ratio=0.0, weight_decay=0.0,
+    config = fine_tuning(epochs=2, batch_size=16, learning_rate=1e-2, warmup_ratio=0.0, weight_decay=0.0,
                          bucket_lengths=[16, 40], seed=0, log_every=2)
     fine_tune(model, data, data, config, pruner=pruner, label="test")
     masks = {n: m.numpy() for n, m in pruner.masks.items()}

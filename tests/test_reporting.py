@@ -22,7 +22,7 @@ def latency(median):
 
 
 def ratio(value, low, high):
-    from prunelab.benchmark.stats import Interval, direction, verdict
+    from prunelab.measurement.benchmark.stats import Interval, direction, verdict
 
     return {"ratio": value, "ci95": [low, high], "direction": direction(Interval(value, low, high)),
             "verdict": verdict(value, (low, high))}

@@ -2,11 +2,11 @@
 
 import pytest
 
-from conftest import random_encoded
-from prunelab.batching import steps_per_epoch
-from prunelab.pruning import Pruner, make_schedule, prunable_variables
-from prunelab.pruning.schedules import sparsity_at
-from prunelab.training import TrainConfig, fine_tune
+from conftest import fine_tuning, random_encoded
+from prunelab.data.batching import steps_per_epoch
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule, sparsity_at
+from prunelab.training.fine_tune import fine_tune
 
 
 def test_gradual_schedule_ramps_monotonically_to_the_target():
@@ -21,7 +21,7 @@ def test_gradual_schedule_ramps_monotonically_to_the_target():
 
 def test_gradual_pruning_during_fine_tuning_reaches_the_target(model):
     data = random_encoded(64)
-    config = TrainConfig(epochs=2, batch_size=16, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0,
+    config = fine_tuning(epochs=2, batch_size=16, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0,
                          bucket_lengths=[16, 40], seed=0, log_every=1)
     total = steps_per_epoch(data, config.bucket_lengths, 16) * 2
     pruner = Pruner(prunable_variables(model, ["attention", "ffn"]), "magnitude", "per_layer",

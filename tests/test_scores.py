@@ -2,8 +2,11 @@
 
 import numpy as np
 
-from prunelab.pruning import InputStats, Pruner, make_schedule, prunable_variables, select_masks
-from prunelab.pruning.scores import magnitude, wanda
+from prunelab.pruning.unstructured.calibration import InputStats
+from prunelab.pruning.unstructured.masks import select_masks
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
+from prunelab.pruning.unstructured.scores import magnitude, wanda
 
 TARGETS = ["attention", "ffn"]
 RNG = np.random.default_rng(0)

@@ -16,8 +16,8 @@ from transformers import AutoTokenizer
 
 from conftest import one_layer_bert
 from prunelab.errors import ArtifactError, UserError
-from prunelab.export import export_saved_model
-from prunelab.serving import (
+from prunelab.model.export import export_saved_model
+from prunelab.deployment.serving import (
     HostTokenizer,
     export_text_saved_model,
     graph_encoder,

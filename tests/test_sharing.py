@@ -1,6 +1,6 @@
 """Sharing a run: push it from one clone, pull it into fresh clones that have no SST-2, recompute nothing.
 
-The round trips use the tiny workspace test_pipeline.py also runs (conftest.py), a bare git
+The round trips use a copy of the tiny run test_pipeline.py also reads (conftest.py), a bare git
 repository as the lab's git server, and as DVC remotes the default folder beside the checkout
 and an S3-compatible server (moto's) that the test starts on 127.0.0.1. The source stage's own
 rules run first, on a few lines of TSV.
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_workspace import GIT_USER, REPO, SST2_DIR, dvc, stages_run
+from pipeline_workspace import GIT_USER, REPO, SST2_DIR, copy_workspace, dvc, stages_run
 
 QUICK = 180  # seconds: a DVC or git command that moves the tiny run's files or runs the source stage
-SLOW = 600  # a queued experiment, the worker's start included; or a repro after earlier tests changed params
+SLOW = 600  # a queued experiment, the worker's start included
 KEPT = "is kept as versioned"  # stages/source.py says this when no raw SST-2 is there to check
 
 
@@ -102,46 +102,55 @@ def test_raw_data_that_is_present_is_always_checked(work, raw, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def origin(workspace, first_run):
-    """The workspace's run committed (dvc.lock, metrics, reports) and pushed to a bare repository, the lab's git."""
-    dvc(workspace, "repro", timeout=SLOW)  # consistent whatever earlier tests changed (`source` alone if nothing)
-    git(workspace, "add", "-A")
-    git(workspace, *GIT_USER, "commit", "-qm", "tiny run", "--allow-empty")
-    bare = workspace.parent / "origin.git"
-    git(workspace.parent, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(workspace, "remote", "add", "origin", str(bare))
-    git(workspace, "push", "-q", "origin", "HEAD:main")
+def lab(workspace, first_run, tmp_path_factory):
+    """A copy of the session's tiny run that these round trips commit, push and queue experiments in, so that
+    the shared workspace stays as test_pipeline.py expects it, in whatever order the tests run."""
+    return copy_workspace(workspace, tmp_path_factory.mktemp("sharing") / "repo")
+
+
+@pytest.fixture(scope="module")
+def origin(lab):
+    """The run committed (dvc.lock, metrics, reports) and pushed to a bare repository, the lab's git."""
+    dvc(lab, "repro", timeout=SLOW)  # `source` alone: the copy holds the whole run
+    git(lab, "add", "-A")
+    git(lab, *GIT_USER, "commit", "-qm", "tiny run", "--allow-empty")
+    bare = lab.parent / "origin.git"
+    git(lab.parent, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(lab, "remote", "add", "origin", str(bare))
+    git(lab, "push", "-q", "origin", "HEAD:main")
     return bare
 
 
 @pytest.fixture(scope="module")
-def mate(workspace, origin):
+def mate(lab, origin):
     """A teammate's fresh clone beside the checkout, where the default remote (../prunelab-dvc-remote) resolves."""
-    dvc(workspace, "push", timeout=QUICK)
-    git(workspace.parent, "clone", "-q", str(origin), "mate")
-    return workspace.parent / "mate"
+    dvc(lab, "push", timeout=QUICK)
+    git(lab.parent, "clone", "-q", str(origin), "mate")
+    return lab.parent / "mate"
 
 
-def assert_recomputes_nothing(clone: Path, workspace: Path, **kwargs) -> None:
-    """`dvc pull` without SST-2, and the clone is the workspace's run: nothing stale, nothing reruns."""
+def assert_recomputes_nothing(clone: Path, lab: Path, **kwargs) -> None:
+    """`dvc pull` without SST-2, and the clone is the lab's run: nothing stale, nothing reruns."""
     dvc(clone, "pull", sst2_dir=None, timeout=QUICK, **kwargs)
     for output in ("data/source.json", "data/prepared/train.parquet", "models/pruned/saved_model.pb"):
-        assert (clone / output).read_bytes() == (workspace / output).read_bytes(), output
+        assert (clone / output).read_bytes() == (lab / output).read_bytes(), output
     assert json.loads(dvc(clone, "status", "--cloud", "--json", sst2_dir=None, **kwargs).stdout) == {}
     # `source` is the one stage DVC cannot judge without running it (always_changed); nothing else is stale.
     assert json.loads(dvc(clone, "status", "--json", sst2_dir=None).stdout) == {"source": ["always changed"]}
     repro = dvc(clone, "repro", sst2_dir=None, timeout=QUICK)
     assert stages_run(repro.stdout) == {"source"} and KEPT in repro.stdout
     assert git(clone, "status", "--porcelain") == ""  # dvc.lock, metrics and the report untouched
-    assert (clone / "reports/report.html").read_bytes() == (workspace / "reports/report.html").read_bytes()
+    assert (clone / "reports/report.html").read_bytes() == (lab / "reports/report.html").read_bytes()
 
 
-def test_teammate_pulls_from_the_default_remote_and_recomputes_nothing(workspace, mate):
-    assert (workspace.parent / "prunelab-dvc-remote/files/md5").is_dir()
+@pytest.mark.slow
+def test_teammate_pulls_from_the_default_remote_and_recomputes_nothing(lab, mate):
+    assert (lab.parent / "prunelab-dvc-remote/files/md5").is_dir()
     assert not (mate / ".dvc/cache").exists()  # whatever it has, it gets from the remote
-    assert_recomputes_nothing(mate, workspace)
+    assert_recomputes_nothing(mate, lab)
 
 
+@pytest.mark.slow
 def test_changed_raw_data_still_makes_prepare_stale_on_the_teammates_clone(mate, tmp_path):
     dvc(mate, "pull", sst2_dir=None, timeout=QUICK)
     sst2 = tmp_path / "sst2"
@@ -186,14 +195,15 @@ def s3_remote(root: Path, endpoint: str) -> None:
         dvc(root, *args, sst2_dir=None)
 
 
-def test_round_trip_over_the_s3_protocol(workspace, origin, s3_endpoint, tmp_path):
+@pytest.mark.slow
+def test_round_trip_over_the_s3_protocol(lab, origin, s3_endpoint, tmp_path):
     import boto3
 
-    s3_remote(workspace, s3_endpoint)
+    s3_remote(lab, s3_endpoint)
     try:
-        dvc(workspace, "push", timeout=QUICK)
+        dvc(lab, "push", timeout=QUICK)
     finally:
-        dvc(workspace, "remote", "remove", "--local", "lab")
+        dvc(lab, "remote", "remove", "--local", "lab")
     listed = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing").list_objects_v2(Bucket="prunelab", Prefix="dvc/files/md5/")
     assert listed["KeyCount"] > 0
@@ -201,7 +211,7 @@ def test_round_trip_over_the_s3_protocol(workspace, origin, s3_endpoint, tmp_pat
     # Far from the checkout: the folder remote does not resolve there, so every byte comes from the bucket.
     git(tmp_path, "clone", "-q", str(origin), "s3-mate")
     s3_remote(tmp_path / "s3-mate", s3_endpoint)
-    assert_recomputes_nothing(tmp_path / "s3-mate", workspace)
+    assert_recomputes_nothing(tmp_path / "s3-mate", lab)
 
 
 def run_queued(root: Path, name: str, sst2_dir: Path | None, *overrides: str) -> None:
@@ -218,7 +228,8 @@ def run_queued(root: Path, name: str, sst2_dir: Path | None, *overrides: str) ->
         dvc(root, "queue", "stop")
 
 
-def test_a_sweep_split_across_machines_is_gathered_through_the_remotes(workspace, origin, mate, tmp_path):
+@pytest.mark.slow
+def test_a_sweep_split_across_machines_is_gathered_through_the_remotes(lab, origin, mate, tmp_path):
     """Two machines run their part of a sweep from the queue and push it; a third clone pulls and compares both.
 
     The experiments change `data.local_dir` (where each machine keeps SST-2: the same content), which only
@@ -227,13 +238,13 @@ def test_a_sweep_split_across_machines_is_gathered_through_the_remotes(workspace
     dvc(mate, "pull", sst2_dir=None, timeout=QUICK)
     elsewhere = tmp_path / "sst2"
     shutil.copytree(SST2_DIR, elsewhere)
-    run_queued(workspace, "on-a", SST2_DIR, f"data.local_dir={SST2_DIR}")
+    run_queued(lab, "on-a", SST2_DIR, f"data.local_dir={SST2_DIR}")
     run_queued(mate, "on-b", None, f"data.local_dir={elsewhere}")
-    dvc(workspace, "exp", "push", "origin", "on-a", timeout=QUICK)
+    dvc(lab, "exp", "push", "origin", "on-a", timeout=QUICK)
     dvc(mate, "exp", "push", "origin", "on-b", sst2_dir=None, timeout=QUICK)
 
-    git(workspace.parent, "clone", "-q", str(origin), "gather")
-    gather = workspace.parent / "gather"
+    git(lab.parent, "clone", "-q", str(origin), "gather")
+    gather = lab.parent / "gather"
     assert set(dvc(gather, "exp", "list", "--name-only", "origin", sst2_dir=None).stdout.split()) == {"on-a", "on-b"}
     dvc(gather, "exp", "pull", "origin", "on-a", "on-b", sst2_dir=None, timeout=QUICK)
     table = dvc(gather, "exp", "show", "--csv", sst2_dir=None).stdout
@@ -241,6 +252,6 @@ def test_a_sweep_split_across_machines_is_gathered_through_the_remotes(workspace
 
     dvc(gather, "exp", "apply", "on-b", sst2_dir=None, timeout=QUICK)
     assert str(elsewhere) in (gather / "params.yaml").read_text()
-    assert (gather / "models/pruned/saved_model.pb").read_bytes() == (workspace / "models/pruned/saved_model.pb"
+    assert (gather / "models/pruned/saved_model.pb").read_bytes() == (lab / "models/pruned/saved_model.pb"
                                                                        ).read_bytes()
     assert json.loads(dvc(gather, "status", "--json", sst2_dir=None).stdout) == {"source": ["always changed"]}

@@ -5,15 +5,10 @@ import pytest
 
 from conftest import random_encoded
 from prunelab.errors import ParamsError
-from prunelab.pruning import (
-    Pruner,
-    check_n_m,
-    make_schedule,
-    prunable_variables,
-    select_masks,
-    sparsegpt_layer,
-    sparsegpt_prune,
-)
+from prunelab.pruning.unstructured.masks import check_n_m, select_masks
+from prunelab.pruning.unstructured.methods.sparsegpt import sparsegpt_layer, sparsegpt_prune
+from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
+from prunelab.pruning.unstructured.schedules import make_schedule
 
 TARGETS = ["attention", "ffn"]
 

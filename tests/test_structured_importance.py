@@ -3,9 +3,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import random_encoded, tiny_model
-from prunelab.batching import padded_batches
+from prunelab.data.batching import padded_batches
 from prunelab.errors import ParamsError
-from prunelab.structured import unit_importance
+from prunelab.pruning.structured import unit_importance
 from structured_support import FFN, HEADS, LAYERS, four_head_bert
 
 

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import random_encoded
-from prunelab.batching import padded_batches
-from prunelab.export import export_saved_model, load_saved_model
-from prunelab.modeling import canonical_name, encoder_layer_index
-from prunelab.structured import StructuredPlan, build_pruned, select_plan, unit_importance
-from prunelab.teacher import teacher_outputs
-from prunelab.training import TrainConfig, encoder_layer_ids, fine_tune
+from conftest import fine_tuning, random_encoded
+from prunelab.data.batching import padded_batches
+from prunelab.model.checkpoint import canonical_name, encoder_layer_index
+from prunelab.model.export import export_saved_model, load_saved_model
+from prunelab.pruning.structured import StructuredPlan, build_pruned, select_plan, unit_importance
+from prunelab.training.fine_tune import encoder_layer_ids, fine_tune
+from prunelab.training.teacher import teacher_outputs
 from structured_support import LAYERS, count_parameters, four_head_bert, logits, mask_model, random_plan
 
 
@@ -62,8 +62,8 @@ def test_fine_tune_and_export(data, tmp_path):
     plan, _ = select_plan(unit_importance(four_head_bert(), data, batch_size=8), teacher.config, 0.5)
     pruned = build_pruned(teacher, plan)
     before = [v.numpy().copy() for v in pruned.trainable_variables]
-    config = TrainConfig(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.01,
-                         bucket_lengths=[10, 20, 40], seed=0, distill_alpha=0.5, distill_hidden_weight=1.0)
+    config = fine_tuning(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.01,
+                         bucket_lengths=[10, 20, 40], seed=0, distill={"alpha": 0.5, "hidden_weight": 1.0})
     steps, epochs = fine_tune(pruned, data, data, config, teacher=teacher_outputs(teacher, data, hidden_states=True),
                               label="test")
     assert epochs and np.isfinite(epochs[0]["train_loss"])

@@ -1,6 +1,6 @@
 import pytest
 
-from prunelab.structured import StructuredPlan
+from prunelab.pruning.structured import StructuredPlan
 
 
 def test_a_plan_cannot_drop_a_layer_that_keeps_units():

@@ -3,9 +3,9 @@ import pytest
 
 from conftest import random_encoded
 from prunelab.errors import ParamsError
-from prunelab.flops import dense_encoder_flops, plan_flops, unit_flops
-from prunelab.modeling import encoder_layer_index
-from prunelab.structured import Importance, build_pruned, select_plan, unit_importance
+from prunelab.model.checkpoint import encoder_layer_index
+from prunelab.model.flops import dense_encoder_flops, plan_flops, unit_flops
+from prunelab.pruning.structured import Importance, build_pruned, select_plan, unit_importance
 from structured_support import FFN, HEADS, LAYERS, four_head_bert, logits
 
 

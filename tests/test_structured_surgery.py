@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from conftest import random_encoded
-from prunelab.modeling import canonical_name, weight_group
-from prunelab.structured import StructuredPlan, build_pruned, select_plan, unit_importance
+from prunelab.model.checkpoint import canonical_name, weight_group
+from prunelab.pruning.structured import StructuredPlan, build_pruned, select_plan, unit_importance
 from structured_support import (
     LAYERS,
     count_parameters,

@@ -2,10 +2,14 @@ import numpy as np
 import pytest
 
 from conftest import random_encoded, tiny_model
-from prunelab.points import prune_unstructured
-from prunelab.pruning import methods
-from prunelab.pruning.methods import Recipe
-from prunelab.sweep import measure_in_memory, sweep_unstructured
+from prunelab.params import StructuredSpec
+from prunelab.pruning.unstructured import recipe as recipes_module
+from prunelab.pruning.unstructured.methods import wanda
+from prunelab.pruning.unstructured.prune import prune_unstructured
+from prunelab.pruning.unstructured.recipe import Recipe
+from prunelab.sweep.measure import measure_in_memory
+from prunelab.sweep.structured import sweep_structured
+from prunelab.sweep.unstructured import sweep_unstructured
 
 
 def test_every_point_starts_from_the_baseline_and_is_measured_alike():
@@ -34,8 +38,9 @@ def test_wanda_points_share_one_calibration_and_match_pruning_each_alone(monkeyp
     recipes = [Recipe("wanda", sparsity, "per_output", ("attention", "ffn"), calibration_size=8)
                for sparsity in (0.25, 0.75)]  # whole inputs of every output in the tiny model's kernels
     collections = []
-    collect = methods.collect_input_stats
-    monkeypatch.setattr(methods, "collect_input_stats", lambda *a, **k: collections.append(1) or collect(*a, **k))
+    collect = recipes_module.collect_input_stats
+    for module in (recipes_module, wanda):  # the sweep's one collection, or the method's own
+        monkeypatch.setattr(module, "collect_input_stats", lambda *a, **k: collections.append(1) or collect(*a, **k))
     points = sweep_unstructured(tiny_model("bert"), recipes, data, recovery=None, seed=0)
     assert len(collections) == 1
     for recipe, point in zip(recipes, points):
@@ -43,3 +48,17 @@ def test_wanda_points_share_one_calibration_and_match_pruning_each_alone(monkeyp
         measured = measure_in_memory(alone, data["dev"], recipe.targets, 32, split="dev")
         assert point["accuracy"] == measured["accuracy"]
         assert point["sparsity"]["targeted_sparsity"] == measured["sparsity"]["targeted_sparsity"]
+
+
+def test_structured_points_keep_their_flops_budget_and_start_from_the_baseline():
+    model = tiny_model("bert")
+    before = [v.numpy().copy() for v in model.weights]
+    data = {"train": random_encoded(32, seed=1), "selection": random_encoded(16, seed=2),
+            "dev": random_encoded(24, seed=3)}
+    spec = StructuredSpec(flops_target=0.5, importance_sentences=8, recovery={
+        "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.0})
+    points = sweep_structured(model, spec, [0.5, 0.8], data, recovery=None, seed=0)
+    for target, point in zip((0.5, 0.8), points):
+        assert point["run"]["kind"] == "structured" and point["run"]["flops_fraction"] <= target
+        assert point["split"] == "dev" and point["run"]["recovery"] is None
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights))

@@ -2,11 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import random_encoded, tiny_model
-from prunelab.batching import padded_batches
+from conftest import fine_tuning, random_encoded, tiny_model
+from prunelab.data.batching import padded_batches
 from prunelab.errors import UserError
-from prunelab.teacher import load_teacher, save_logits, teacher_outputs
-from prunelab.training import TrainConfig
+from prunelab.training.teacher import load_teacher, save_logits, teacher_outputs
 
 
 def test_outputs_match_the_teacher_sentence_by_sentence():
@@ -43,7 +42,7 @@ RECOVERY = dict(batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay
 def test_a_recovery_on_logits_alone_reads_the_logits_the_train_stage_saved(tmp_path):
     teacher, data = tiny_model("bert", seed=5), random_encoded(20, seed=4)
     save_logits(teacher, data, tmp_path)
-    recovery = TrainConfig(epochs=1, distill_alpha=0.5, **RECOVERY)
+    recovery = fine_tuning(epochs=1, **RECOVERY, distill={"alpha": 0.5})
     loaded = load_teacher(tmp_path, data, recovery)  # tmp_path holds no checkpoint: the teacher is not run
     np.testing.assert_array_equal(loaded.logits, teacher_outputs(teacher, data, hidden_states=False).logits)
     assert loaded.hidden is None
@@ -54,5 +53,5 @@ def test_a_recovery_on_logits_alone_reads_the_logits_the_train_stage_saved(tmp_p
 def test_no_teacher_is_loaded_for_a_recovery_that_distils_nothing(tmp_path):
     base = RECOVERY
     missing = tmp_path / "no-checkpoint-here"  # never read: these recoveries need no teacher
-    for recovery in (None, TrainConfig(epochs=0, distill_alpha=0.5, **base), TrainConfig(epochs=1, **base)):
+    for recovery in (None, fine_tuning(epochs=0, **base, distill={"alpha": 0.5}), fine_tuning(epochs=1, **base)):
         assert load_teacher(missing, random_encoded(4), recovery) is None

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from transformers import BertConfig
 
-from conftest import random_encoded, tiny_model
-from prunelab.batching import bucketed_dataset
-from prunelab.flops import dense_encoder_flops
-from prunelab.throughput import against_roofline, fine_tuning_throughput, main, matmul_roofline
-from prunelab.training import TrainConfig, fine_tune
+from conftest import fine_tuning, random_encoded, tiny_model
+from prunelab.data.batching import bucketed_dataset
+from prunelab.model.flops import dense_encoder_flops
+from prunelab.training.fine_tune import fine_tune
+from prunelab.training.throughput import against_roofline, fine_tuning_throughput, main, matmul_roofline
 
 CONFIG = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 
@@ -33,7 +33,7 @@ def test_the_roofline_is_a_plausible_rate_for_a_cpu():
 
 def test_fine_tuning_records_what_its_throughput_is_computed_from():
     train = random_encoded(40, seed=0)
-    config = TrainConfig(epochs=2, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0,
+    config = fine_tuning(epochs=2, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0,
                          bucket_lengths=[16, 40], seed=1)
     model = tiny_model("bert")
     _, epochs = fine_tune(model, train, random_encoded(8, seed=1), config, label="test")

@@ -31,7 +31,7 @@ SPARSEGPT_SCOPES = ("per_output", "per_layer")
 Method = Literal["magnitude", "wanda", "sparsegpt"]
 Scope = Literal["global", "per_layer", "per_output"]
 Target = Literal["attention", "ffn", "embeddings", "pooler", "classifier"]
-# How fine-tuning updates the embedding tables (training.TrainConfig.embedding_update).
+# How fine-tuning updates the embedding tables (fine_tune.adamw, fine_tune.trained_variables).
 EmbeddingUpdate = Literal["dense", "lazy", "frozen"]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -75,43 +75,26 @@ class FineTuneSpec(Spec):
     def uses_teacher(self) -> bool:
         return bool(self.distill.alpha or self.distill.hidden_weight)
 
+    def record(self) -> dict:
+        """Every setting, as the run records state them (the distillation's as ``distill_alpha``, ...)."""
+        return (self.model_dump(exclude={"distill"})
+                | {f"distill_{name}": value for name, value in self.distill.model_dump().items()})
+
 
 class TrainSpec(FineTuneSpec):
     bucket_lengths: list[PositiveInt]
 
 
-class DistillOverrides(Spec):
-    alpha: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    temperature: Annotated[float, Field(gt=0.0)] | None = None
-    hidden_weight: Annotated[float, Field(ge=0.0)] | None = None
-
-
-class RecoveryOverrides(Spec):
-    """How the structured model's recovery differs from ``prune``'s fine-tuning."""
-
-    epochs: Annotated[int, Field(ge=0)] | None = None
-    batch_size: PositiveInt | None = None
-    learning_rate: Annotated[float, Field(gt=0.0)] | None = None
-    warmup_ratio: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    weight_decay: Annotated[float, Field(ge=0.0)] | None = None
-    embedding_update: EmbeddingUpdate | None = None
-    distill: DistillOverrides = DistillOverrides()
-
-    def applied_to(self, base: FineTuneSpec) -> FineTuneSpec:
-        distill = base.distill.model_copy(update=self.distill.model_dump(exclude_none=True))
-        changes = self.model_dump(exclude_none=True, exclude={"distill"})
-        return FineTuneSpec(**{**base.model_dump(include=set(FineTuneSpec.model_fields) - {"distill"}), **changes},
-                            distill=distill)
-
-
 class StructuredSpec(Spec):
+    """The structured model: heads and FFN neurons removed to a FLOPs target, and its own recovery."""
+
     flops_target: Annotated[float, Field(gt=0.0, le=1.0)]
     importance_sentences: PositiveInt
     score: Literal["fisher", "taylor"] = "fisher"
     reference_length: Annotated[float, Field(gt=0.0)] = 25.0
     allow_layer_removal: bool = False
     min_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    recovery: RecoveryOverrides = RecoveryOverrides()
+    recovery: FineTuneSpec
 
     @model_validator(mode="after")
     def _floor_fits_the_target(self):
@@ -119,13 +102,13 @@ class StructuredSpec(Spec):
         # layer's units costs about min_fraction of the dense FLOPs on its own.
         if self.min_fraction > self.flops_target:
             raise ValueError(
-                f"prune.structured.min_fraction {self.min_fraction} keeps at least {self.min_fraction:.0%} of every "
-                f"layer's heads and neurons, more than prune.structured.flops_target {self.flops_target} allows; "
+                f"structured.min_fraction {self.min_fraction} keeps at least {self.min_fraction:.0%} of every "
+                f"layer's heads and neurons, more than structured.flops_target {self.flops_target} allows; "
                 "lower min_fraction or raise flops_target")
         return self
 
 
-class PruneSpec(FineTuneSpec):
+class PruneSpec(Spec):
     """The main pruned model: an unstructured method, its mask policy and schedule, and its recovery."""
 
     method: str
@@ -137,22 +120,22 @@ class PruneSpec(FineTuneSpec):
     schedule: Literal["oneshot", "gradual"]
     end_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
     frequency: PositiveInt
-    structured: StructuredSpec
+    recovery: FineTuneSpec
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.method == "structured":
             raise ValueError("prune.method 'structured' is not a pruning method here: the structured model is always "
-                             "built by the `structured` stage from prune.structured (models/structured); choose one of "
-                             f"{', '.join(UNSTRUCTURED_METHODS)}")
+                             "built by the `structured` stage from the structured section (models/structured); "
+                             f"choose one of {', '.join(UNSTRUCTURED_METHODS)}")
         if self.method not in UNSTRUCTURED_METHODS:
             raise ValueError(f"prune.method {self.method!r} is not one of {', '.join(UNSTRUCTURED_METHODS)}")
         if self.schedule == "gradual" and (self.method in ONE_SHOT_METHODS or self.n_m):
             what = f"prune.method {self.method}" if self.method in ONE_SHOT_METHODS else f"prune.n_m {self.n_m}"
             raise ValueError(f"prune.schedule gradual: {what} prunes once; set prune.schedule to oneshot "
-                             "(recovery still uses prune.epochs)")
-        if self.schedule == "gradual" and self.epochs == 0:
-            raise ValueError("prune.schedule gradual prunes during fine-tuning: set prune.epochs >= 1 or "
+                             "(recovery still uses prune.recovery.epochs)")
+        if self.schedule == "gradual" and self.recovery.epochs == 0:
+            raise ValueError("prune.schedule gradual prunes during fine-tuning: set prune.recovery.epochs >= 1 or "
                              "prune.schedule oneshot")
         if self.method == "sparsegpt" and self.scope not in SPARSEGPT_SCOPES:
             raise ValueError(f"prune.scope {self.scope}: sparsegpt prunes each kernel on its own; set prune.scope to "
@@ -167,15 +150,6 @@ class PruneSpec(FineTuneSpec):
     @property
     def pattern(self) -> tuple[int, int] | None:
         return parse_n_m(self.n_m) if self.n_m else None
-
-    @property
-    def fine_tuning(self) -> FineTuneSpec:
-        return FineTuneSpec(**self.model_dump(include=set(FineTuneSpec.model_fields)))
-
-    @property
-    def structured_fine_tuning(self) -> FineTuneSpec:
-        """The structured model's recovery: prune's fine-tuning with ``structured.recovery`` applied."""
-        return self.structured.recovery.applied_to(self.fine_tuning)
 
 
 class SweepSpec(Spec):
@@ -230,6 +204,7 @@ class Params(Spec):
     model: ModelSpec
     train: TrainSpec
     prune: PruneSpec
+    structured: StructuredSpec
     sweep: SweepSpec
     evaluate: EvaluateSpec = EvaluateSpec()
     benchmark: BenchmarkSpec = BenchmarkSpec()

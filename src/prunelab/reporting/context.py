@@ -10,8 +10,8 @@ from __future__ import annotations
 import yaml
 from pydantic import ValidationError
 
-from prunelab.accuracy import accuracy_interval
-from prunelab.benchmark.machine import describe_others
+from prunelab.measurement.accuracy import accuracy_interval
+from prunelab.measurement.benchmark.machine import describe_others
 from prunelab.params import Params
 from prunelab.reporting.tables import (
     accuracy_text,

@@ -8,8 +8,8 @@ ship) is made on the selection set.
 
 from __future__ import annotations
 
-from prunelab.accuracy import accuracy_change, accuracy_interval
-from prunelab.benchmark.stats import verdict
+from prunelab.measurement.accuracy import accuracy_change, accuracy_interval
+from prunelab.measurement.benchmark.stats import verdict
 
 SAVED_MODELS = ("baseline", "pruned", "structured")
 
