@@ -9,7 +9,7 @@ import yaml
 from prunelab.params import parse_params
 from prunelab.reporting.context import aa_text, build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
-from prunelab.reporting.tables import change_text, speed_text
+from prunelab.reporting.tables import change_cell, change_text, speed_text
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = parse_params(yaml.safe_load((REPO / "params.yaml").read_text()))
@@ -37,7 +37,8 @@ def saved_model(accuracy, parameters, nonzero, gflops):
 
 
 def change(points, low, high):
-    return {"accuracy_change": {"points": points, "ci95_points": [low, high]}, "flops_ratio": 1.0,
+    return {"accuracy_change": {"points": points, "ci95_points": [low, high], "sentences_changed": 20},
+            "flops_ratio": 1.0,
             "parameter_ratio": 1.0, "gzip_size_ratio": 0.8}
 
 
@@ -160,6 +161,8 @@ def test_the_summary_gives_every_artifact_its_paired_change_and_speed_ups():
     assert rows["baseline_int8_litert"]["change"].startswith("\u22120.23 (")
     assert rows["structured_int8_litert"]["kept"] == "50% of the FLOPs, int8 weights"
     assert rows["structured_int8_litert"]["size"] == "23.0 MB"
+    assert change_cell({"points": 0.0, "ci95_points": [0.0, 0.0], "sentences_changed": 0}) == (
+        "+0.00 (the same predictions)")
 
 
 def test_the_banner_names_the_code_the_cpu_and_the_speed_check():

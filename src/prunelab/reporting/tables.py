@@ -197,6 +197,8 @@ def _summary_row(label, artifact, accuracy, change, kept, size, benchmark, batch
 
 def change_cell(change: dict) -> str:
     """A change in points with its paired interval, short enough for a table cell."""
+    if change["sentences_changed"] == 0:
+        return "+0.00 (the same predictions)"
     low, high = change["ci95_points"]
     verdict = ", no measurable change" if low <= 0 <= high else ""
     return f"{number(change['points'], signed=True)} ({number(low)} to {number(high)}){verdict}"
