@@ -17,6 +17,20 @@ MACHINE = {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "el
            "top_other_processes": [], "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]}
 
 
+FIGURES = ("latency", "length", "training", "sparsity", "units", "sweep")
+
+
+def rendered(m, tmp_path, params=PARAMS):
+    """report.md rendered from ``m`` with fake figures, and the same text with every run of whitespace (a soft line
+    break of the template's paragraphs) read as one space."""
+    figure = tmp_path / "figures" / "x.png"
+    figure.parent.mkdir(exist_ok=True)
+    figure.write_bytes(b"\x89PNG fake")
+    render(build_context(m, params, {name: figure for name in FIGURES}), tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    return markdown, " ".join(markdown.split())
+
+
 def latency(median):
     return {"median_ms": median, "ci95": [median * 0.98, median * 1.02], "rounds": 30}
 
@@ -283,5 +297,24 @@ def test_a_quick_look_says_so_before_anything_else(tmp_path):
     render(build_context(metrics(), quick, {name: figure for name in names}), tmp_path)
     markdown = (tmp_path / "report.md").read_text()
     assert markdown.splitlines()[2].startswith("> **Quick look** · code at commit `0123456789`")
+    assert markdown.splitlines()[3] == ""  # the banner and the warning are two blockquotes, not one
     warning = markdown.index("> **A quick look (`make quick`), not the default run: 5000 training sentences")
     assert warning < markdown.index("| Artifact |")
+
+
+@pytest.mark.parametrize("quick_look", [False, True])
+def test_every_table_and_blockquote_stands_apart_from_the_paragraph_before_it(tmp_path, quick_look):
+    """A Markdown table needs a blank line before it, and two blockquotes with none between them are one."""
+    params = PARAMS.model_copy(update={"report": PARAMS.report.model_copy(update={"quick_look": quick_look})})
+    m = metrics()
+    m["benchmark"]["aa"]["passed"] = False
+    markdown, _ = rendered(m, tmp_path, params)
+    lines = markdown.splitlines()
+    for before, line in zip(lines, lines[1:]):
+        if line.startswith("| ") and not before.startswith("| "):
+            assert before == "", line
+        if line.startswith("> **"):
+            assert before == "", line
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("<blockquote>") == (2 if quick_look else 1)
+    assert html.count("<table>") == markdown.count("\n| --- ")
