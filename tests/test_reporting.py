@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from prunelab.params import parse_params
-from prunelab.reporting.context import aa_text, build_context, latency_points, sweep_curves
+from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
 from prunelab.reporting.tables import change_cell, change_text, speed_text
 
@@ -211,11 +211,14 @@ def test_headline_figures_are_given_over_the_seed_experiments_of_the_same_recipe
                                                        "this_run": "1.33×", "spread": "–"}
 
 
-def test_contributions_are_stated_for_the_variants_that_exist():
-    lines = build_context(metrics(), PARAMS, {})["contributions"]
+def test_contributions_are_stated_for_the_variants_that_exist(tmp_path):
+    markdown, _ = rendered(metrics(), tmp_path)
+    section = markdown[markdown.index("What each step adds:"):markdown.index("| Model | Runtime |")]
+    lines = [line.removeprefix("- ") for line in section.splitlines() if line.startswith("- ")]
     assert [line.split(":")[0] for line in lines] == ["+ int8 weights (baseline, int8)",
                                                        "+ structured pruning (structured, int8)"]
     assert lines[1].startswith("+ structured pruning (structured, int8): batch 1 faster: 5.00×")
+    assert "; batch 32 faster: 2.33×" in lines[1]
 
 
 def test_figures_points_carry_intervals():
@@ -243,24 +246,31 @@ def test_markdown_and_html_say_the_same_things(tmp_path):
     assert "](figures/x.png)" in markdown
 
 
-def test_training_throughput_is_read_against_the_roofline():
-    text = build_context(metrics(), PARAMS, {})["throughput"]
-    assert "75 training sentences/s" in text and "59% of the 180 GFLOP/s" in text
+def test_training_throughput_is_read_against_the_roofline(tmp_path):
+    _, text = rendered(metrics(), tmp_path)
+    assert "75 training sentences/s (1680 tokens/s, padded to 22.4 tokens a sentence on average)" in text
+    assert "107 GFLOP/s" in text and "59% of the 180 GFLOP/s" in text
 
 
-def test_how_it_was_measured_names_each_models_benchmark_stage_and_its_load():
-    text = build_context(metrics(), PARAMS, {})["measurement"]
+def test_how_it_was_measured_names_each_models_benchmark_stage_and_its_load(tmp_path):
+    _, text = rendered(metrics(), tmp_path)
     assert "The benchmark is a stage a model (baseline, pruned, structured)" in text
-    assert "0.05 during the pruned stage's 90 s (1-minute load average 0.10 before, 1.90 after)" in text
+    assert "on test CPU (2 cores, TensorFlow 2.21.0), 2 intra-op threads and 1 inter-op thread each" in text
+    assert "30 rounds timed every artifact" in text and "the fastest of 3 back-to-back passes" in text
+    assert "batch 1 is 16 SST-2 dev sentences" in text and "one batch of 32 dev sentences" in text
+    assert ("0.05 during the baseline stage's 100 s (1-minute load average 0.10 before, 1.90 after), "
+            "0.05 during the pruned stage's 90 s (1-minute load average 0.10 before, 1.90 after), ") in text
 
 
-def test_how_it_was_measured_names_the_models_the_length_sweep_timed():
+def test_how_it_was_measured_names_the_models_the_length_sweep_timed(tmp_path):
     m = metrics()
-    assert "No length sweep ran" in build_context(m, PARAMS, {})["measurement"]
+    _, text = rendered(m, tmp_path)
+    assert "1.90 after). No length sweep ran (benchmark.length_sweep names no model)." in text
     m["benchmark"]["by_length"] = [{"artifact": name, "batch": 1, "length": length}
                                    for name in ("baseline", "structured") for length in (64, 16)]
-    text = build_context(m, PARAMS, {})["measurement"]
-    assert "The length sweep timed baseline, structured at 16, 64 tokens, 6 rounds of one pass" in text
+    _, text = rendered(m, tmp_path)
+    assert "1.90 after). The length sweep timed baseline, structured at 16, 64 tokens, 6 rounds of one pass" in text
+    assert "No length sweep ran" not in text
 
 
 def test_a_metrics_file_missing_a_model_fails_loudly():
@@ -270,16 +280,21 @@ def test_a_metrics_file_missing_a_model_fails_loudly():
         build_context(m, PARAMS, {})
 
 
-def test_a_failed_aa_check_is_said_once_with_what_else_used_the_cpu():
-    aa = {"batch1": ratio(1.01, 0.92, 1.08), "batch32": ratio(1.0, 0.97, 1.03), "passed": False,
-          "max_halfwidth": 0.05, "warning": "A/A check failed: ... gave batch1 ..."}
-    machine = {"cores": 2, "other_processes_cpu_cores": 0.9,
-               "top_other_processes": [{"pid": 7, "command": "pytest", "cpu_cores": 0.85}]}
-    text = aa_text(aa, 32, machine)
-    assert "batch 1 no measurable change (95% CI 0.92–1.08); batch 32 no measurable change (95% CI 0.97–1.03)" in text
-    assert "outside the ±5% the stage accepts" in text and "A/A check failed" not in text
-    assert "other processes kept 0.90 of 2 cores busy; the busiest: pytest (pid 7) 0.85" in text
-    assert "within the ±5%" in aa_text({**aa, "passed": True}, 32, machine)
+def test_a_failed_aa_check_is_said_once_with_what_else_used_the_cpu(tmp_path):
+    m = metrics()
+    m["benchmark"]["aa"] = {"batch1": ratio(1.01, 0.92, 1.08), "batch32": ratio(1.0, 0.97, 1.03), "passed": False,
+                            "max_halfwidth": 0.05, "warning": "A/A check failed: ... gave batch1 ..."}
+    m["benchmark"]["machine"] = MACHINE | {"other_processes_cpu_cores": 0.9,
+                                           "top_other_processes": [{"pid": 7, "command": "pytest", "cpu_cores": 0.85}]}
+    _, text = rendered(m, tmp_path)
+    assert ("the A/A check, this run's noise floor): batch 1 no measurable change (95% CI 0.92–1.08); "
+            "batch 32 no measurable change (95% CI 0.97–1.03); outside the ±5% the stage accepts") in text
+    assert "A/A check failed" not in text
+    assert "(other processes kept 0.90 of 2 cores busy; the busiest: pytest (pid 7) 0.85 meanwhile)." in text
+    m["benchmark"]["aa"]["passed"] = True
+    _, text = rendered(m, tmp_path)
+    assert "batch 32 no measurable change (95% CI 0.97–1.03); within the ±5% the stage accepts." in text
+    assert "outside the ±5%" not in text and "the busiest: pytest" not in text
 
 
 def test_the_length_figure_says_so_when_no_model_was_swept(tmp_path):
@@ -291,15 +306,15 @@ def test_the_length_figure_says_so_when_no_model_was_swept(tmp_path):
 def test_a_quick_look_says_so_before_anything_else(tmp_path):
     quick = PARAMS.model_copy(update={"report": PARAMS.report.model_copy(update={"quick_look": True})})
     assert build_context(metrics(), PARAMS, {})["quick_look"] is None
-    figure = tmp_path / "x.png"
-    figure.write_bytes(b"\x89PNG fake")
-    names = ("latency", "length", "training", "sparsity", "units", "sweep")
-    render(build_context(metrics(), quick, {name: figure for name in names}), tmp_path)
-    markdown = (tmp_path / "report.md").read_text()
-    assert markdown.splitlines()[2].startswith("> **Quick look** · code at commit `0123456789`")
-    assert markdown.splitlines()[3] == ""  # the banner and the warning are two blockquotes, not one
+    markdown, text = rendered(metrics(), tmp_path, quick)
+    lines = markdown.splitlines()
+    assert lines[2].startswith("> **Quick look** · code at commit `0123456789`")
+    assert lines[3] == ""  # the banner and the warning are two blockquotes, not one
     warning = markdown.index("> **A quick look (`make quick`), not the default run: 5000 training sentences")
     assert warning < markdown.index("| Artifact |")
+    assert ("5000 training sentences, 2 training epochs, 2000 selection sentences, sweeps at 0.3, 0.5, 0.7, 0.9 "
+            "sparsity, 12 benchmark rounds.") in text.replace("> ", "")
+    assert "`make repro` gives the default run's figures.**" in text
 
 
 @pytest.mark.parametrize("quick_look", [False, True])
@@ -318,3 +333,17 @@ def test_every_table_and_blockquote_stands_apart_from_the_paragraph_before_it(tm
     html = (tmp_path / "report.html").read_text()
     assert html.count("<blockquote>") == (2 if quick_look else 1)
     assert html.count("<table>") == markdown.count("\n| --- ")
+
+
+def test_the_speed_note_deployment_gate_and_sweep_note_carry_their_figures(tmp_path):
+    m = metrics()
+    _, text = rendered(m, tmp_path)
+    assert "the pruned model (1.00× the baseline's encoder FLOPs, counted from the exported kernel shapes)" in text
+    assert "its tar+gzip SavedModel is 0.80× the baseline's" in text
+    assert "The structured model's kernels are smaller (0.50× the FLOPs, 0.60× the parameters)" in text
+    assert ("Each LiteRT variant was kept only if its selection-set accuracy was within 1 accuracy points of the "
+            "SavedModel it was converted from.") in text
+    for recovery, wording in ((False, "(no fine-tuning)"), (True, "(then fine-tuned like the main run)")):
+        params = PARAMS.model_copy(update={"sweep": PARAMS.sweep.model_copy(update={"recovery": recovery})})
+        _, text = rendered(m, tmp_path, params)
+        assert f"Every point starts from the fine-tuned baseline and is pruned once {wording}, measured" in text

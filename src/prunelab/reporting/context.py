@@ -1,8 +1,11 @@
-"""What the report says, as a pure function of the metrics files and the validated params.
+"""The values the report gives, as a pure function of the metrics files and the validated params.
 
 ``build_context`` reads nothing and runs nothing, so it is tested on small hand-made
 metrics. The facts of each run (recipe, epochs run, recovery settings, units kept)
-come from the run records the stages wrote, never from params.yaml.
+come from the run records the stages wrote, never from params.yaml. The paragraphs'
+wording is in ``templates/report.md.j2``: this module gives them numbers already
+formatted (and the number rules' verdicts, such as "no measurable change", from
+``tables``), lists of names, and lists of dicts for repeated parts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from prunelab.reporting.tables import (
     describe_structured,
     litert_name,
     model_rows,
+    number,
     recommendation,
     speed_text,
     summary_rows,
@@ -38,7 +42,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
     return {
         "checkpoint": m["base_model"]["checkpoint"],
         "banner": banner(m["provenance"], benchmark, params.report.quick_look),
-        "quick_look": quick_look_text(params) if params.report.quick_look else None,
+        "quick_look": quick_look_facts(params) if params.report.quick_look else None,
         "summary": summary_rows(m, batch),
         "recommendation": chosen,
         "recommend_within_points": params.deploy.recommend_within_points,
@@ -46,40 +50,32 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
         "models": model_rows(evaluation, benchmark, selection, batch),
-        "aa": aa_text(benchmark["aa"], batch, benchmark["machine"]),
+        "aa": aa_facts(benchmark["aa"], batch, benchmark["machine"]),
         "deployment": deployment_rows(m["deploy"], benchmark, evaluation, batch),
-        "deploy_gate": (f"Each LiteRT variant was kept only if its selection-set accuracy was within "
-                        f"{m['deploy']['max_accuracy_drop']:g} accuracy points of the SavedModel it was converted "
-                        "from."),
+        "deploy_max_drop": f"{m['deploy']['max_accuracy_drop']:g}",
         "batch_size": batch,
         "contributions": contributions(benchmark["against_baseline"], batch),
-        "speed_note": speed_note(evaluation),
-        "measurement": measurement_text(benchmark, evaluation["machine"], batch),
-        "throughput": throughput_text(m["train"]["throughput"]),
+        "ratios": ratio_facts(evaluation),
+        "measurement": measurement_facts(benchmark, evaluation["machine"], batch),
+        "throughput": throughput_facts(m["train"]["throughput"]),
         "epochs": {"baseline": m["train_epochs"], "pruned": m["prune"]["epochs"],
                    "structured": m["structured"]["epochs"]},
         "pruned_recipe": describe_pruned(m["prune"]),
         "structured_recipe": describe_structured(m["structured"]),
         "per_encoder_layer": evaluation["pruned"]["sparsity"]["per_encoder_layer"],
         "sweep": sweep_rows(m["sweep"]),
-        "sweep_note": (
-            "Every point starts from the fine-tuned baseline and is pruned once "
-            f"({'then fine-tuned like the main run' if params.sweep.recovery else 'no fine-tuning'}), measured in "
-            "memory on SST-2 dev; each change is paired against the baseline's predictions on the same sentences."),
+        "sweep_recovery": params.sweep.recovery,
         "figures": figures,
         "identity": identity_rows(m),
         "params_yaml": yaml.safe_dump(params.model_dump(), sort_keys=False).strip(),
     }
 
 
-def quick_look_text(params: Params) -> str:
-    data, sweep = params.data, params.sweep
-    return (f"A quick look (`make quick`), not the default run: {data.train_size} training sentences, "
-            f"{params.train.epochs} training epoch(s), {data.selection_size} selection sentences, sweeps at "
-            f"{', '.join(f'{s:g}' for s in sweep.sparsities)} sparsity, {params.benchmark.rounds} benchmark rounds. "
-            "Read it for whether a change runs and which way it points; every figure below is from this small slice "
-            "(dev is the whole of SST-2 dev), and its stages ran two at a time (the benchmarks alone), so their "
-            "seconds and training throughput are not the default run's. `make repro` gives the default run's figures.")
+def quick_look_facts(params: Params) -> dict:
+    """The settings a quick look shrinks, for the warning the template puts before the summary table."""
+    data = params.data
+    return {"train_size": data.train_size, "epochs": params.train.epochs, "selection_size": data.selection_size,
+            "sparsities": [f"{s:g}" for s in params.sweep.sparsities], "rounds": params.benchmark.rounds}
 
 
 def banner(provenance: dict, benchmark: dict, quick_look: bool) -> dict:
@@ -91,14 +87,12 @@ def banner(provenance: dict, benchmark: dict, quick_look: bool) -> dict:
             "cores": host["cores"], "aa_passed": aa["passed"], "aa_halfwidth": f"{aa['max_halfwidth']:.0%}"}
 
 
-def contributions(against: dict, batch: int) -> list[str]:
-    """What each step adds, every one against the dense TF SavedModel: the runtime, then int8, then structure."""
-    steps = [("the LiteRT runtime alone (baseline, fp32)", "baseline_fp32_litert"),
-             ("+ int8 weights (baseline, int8)", "baseline_int8_litert"),
-             ("+ structured pruning (structured, int8)", "structured_int8_litert"),
-             ("+ unstructured zeros instead (pruned, int8)", "pruned_int8_litert")]
-    return [f"{label}: batch 1 {speed_text(against[name]['batch1'])}; batch {batch} "
-            f"{speed_text(against[name][f'batch{batch}'])}" for label, name in steps if name in against]
+def contributions(against: dict, batch: int) -> dict[str, dict]:
+    """The speed-ups of the artifacts whose steps the template words (the runtime, then int8, then structure),
+    every one against the dense TF SavedModel; an artifact that was not built is absent."""
+    steps = ("baseline_fp32_litert", "baseline_int8_litert", "structured_int8_litert", "pruned_int8_litert")
+    return {name: {"batch1": speed_text(against[name]["batch1"]), "batched": speed_text(against[name][f"batch{batch}"])}
+            for name in steps if name in against}
 
 
 def split_rows(data: dict) -> list[dict]:
@@ -149,69 +143,50 @@ def _figure(measure: str, value: float | None, signed: bool = True) -> str:
     return f"{value:.4f}"
 
 
-def aa_text(aa: dict, batch: int, machine: dict) -> str:
-    """The A/A sentence; when the check failed, what else used the CPU (not the stage's warning,
+def aa_facts(aa: dict, batch: int, machine: dict) -> dict:
+    """The A/A check's verdicts; when it failed, what else used the CPU (not the stage's warning,
     which repeats the intervals)."""
-    parts = [f"batch 1 {speed_text(aa['batch1'])}", f"batch {batch} {speed_text(aa[f'batch{batch}'])}"]
-    status = f"within the ±{aa['max_halfwidth']:.0%} the stage accepts"
-    if not aa["passed"]:
-        status = (f"outside the ±{aa['max_halfwidth']:.0%} the stage accepts, so every speed verdict of this run is "
-                  f"less certain than its own interval says ({describe_others(machine, machine['cores'])} meanwhile)")
-    return (f"The baseline timed against a second, separately loaded copy of itself (the A/A check, this run's "
-            f"noise floor): {'; '.join(parts)}; {status}.")
+    return {"batch1": speed_text(aa["batch1"]), "batched": speed_text(aa[f"batch{batch}"]),
+            "halfwidth": f"{aa['max_halfwidth']:.0%}", "passed": aa["passed"],
+            "others": None if aa["passed"] else describe_others(machine, machine["cores"])}
 
 
-def speed_note(evaluation: dict) -> str:
+def ratio_facts(evaluation: dict) -> dict:
+    """The pruned and structured models against the baseline: FLOPs, parameters and compressed size."""
     pruned, structured = (evaluation["comparison"][n] for n in ("pruned", "structured"))
-    return (
-        "Unstructured pruning leaves zeros inside dense float32 kernels; TensorFlow's and LiteRT's CPU kernels do the "
-        f"same work for a zero as for any other number, so the pruned model ({pruned['flops_ratio']:.2f}× the "
-        "baseline's encoder FLOPs, counted from the exported kernel shapes) is not expected to be faster. What the "
-        f"zeros buy is compressibility: its tar+gzip SavedModel is {pruned['gzip_size_ratio']:.2f}× the baseline's. "
-        f"The structured model's kernels are smaller ({structured['flops_ratio']:.2f}× the FLOPs, "
-        f"{structured['parameter_ratio']:.2f}× the parameters); its latency falls less than its FLOPs where the "
-        "remaining cost is not in those matrix multiplies (embeddings, LayerNorms, softmax, per-call overhead), "
-        "which weighs most at batch 1 and at short lengths (see latency against length).")
+    return {"pruned_flops": number(pruned["flops_ratio"]), "pruned_gzip": number(pruned["gzip_size_ratio"]),
+            "structured_flops": number(structured["flops_ratio"]),
+            "structured_parameters": number(structured["parameter_ratio"])}
 
 
-def measurement_text(benchmark: dict, machine: dict, batch: int) -> str:
+def measurement_facts(benchmark: dict, machine: dict, batch: int) -> dict:
+    """How the benchmark ran: its stages, host, threads, rounds and inputs, the load of each stage, and the
+    length sweep (None when it timed no model)."""
     settings, host, runs = benchmark["settings"], benchmark["machine"], benchmark["runs"]
-    inputs = settings["inputs"]
-    busy = ", ".join(f"{run['machine']['other_processes_cpu_cores']:.2f} during the {model} stage's "
-                     f"{run['machine']['elapsed_s']:.0f} s (1-minute load average "
-                     f"{run['machine']['load_average_before'][0]:.2f} before, "
-                     f"{run['machine']['load_average_after'][0]:.2f} after)" for model, run in runs.items())
-    return (
-        f"The benchmark is a stage a model ({', '.join(runs)}): each loaded the baseline and that model's artifacts "
-        f"from disk into long-lived worker processes, one an artifact, on {host['cpu']} ({host['cores']} cores, "
-        f"TensorFlow {machine['tensorflow']}), {settings['threads']['intra_op']} intra-op thread(s) and "
-        f"{settings['threads']['inter_op']} inter-op thread each, so every speed-up is timed side by side with the "
-        f"baseline in the same rounds; the baseline's latency and the A/A check come from the baseline's stage. "
-        f"After one untimed call at every input, {settings['rounds']} rounds timed every artifact in a shuffled "
-        f"order, each round keeping the fastest of {settings['passes']} back-to-back passes (interference only adds "
-        f"time): batch 1 is {inputs['batch1']['calls_per_round']} SST-2 dev sentences one at a time, each at its own "
-        f"length; batch {batch} one batch of {batch} dev sentences padded to its longest. Latency is the median over "
-        "rounds of the time a call, with a distribution-free 95% interval; a speed-up is the baseline's median over "
-        "the artifact's, with a 95% paired bootstrap interval over rounds, worded faster or slower only when the "
-        f"interval leaves out 1. Other processes used on average, of the {host['cores']} cores, {busy}."
-        f"{length_sweep_text(benchmark['by_length'], settings['length_rounds'])}")
+    busy = [{"model": model, "cores": number(run["machine"]["other_processes_cpu_cores"]),
+             "seconds": f"{run['machine']['elapsed_s']:.0f}",
+             "load_before": number(run["machine"]["load_average_before"][0]),
+             "load_after": number(run["machine"]["load_average_after"][0])} for model, run in runs.items()]
+    return {"stages": list(runs), "cpu": host["cpu"], "cores": host["cores"], "tensorflow": machine["tensorflow"],
+            "intra_op": settings["threads"]["intra_op"], "inter_op": settings["threads"]["inter_op"],
+            "rounds": settings["rounds"], "passes": settings["passes"],
+            "calls_per_round": settings["inputs"]["batch1"]["calls_per_round"], "busy": busy,
+            "length_sweep": length_sweep_facts(benchmark["by_length"], settings["length_rounds"])}
 
 
-def length_sweep_text(rows: list[dict], rounds: int) -> str:
+def length_sweep_facts(rows: list[dict], rounds: int) -> dict | None:
     timed = list(dict.fromkeys(r["artifact"] for r in rows))
     if not timed:
-        return " No length sweep ran (benchmark.length_sweep names no model)."
-    lengths = ", ".join(str(n) for n in sorted({r["length"] for r in rows}))
-    return (f" The length sweep timed {', '.join(timed)} at {lengths} tokens, {rounds} rounds of one pass "
-            "(benchmark.length_sweep: the pruned model runs the baseline's graphs, so it is left out by default).")
+        return None
+    return {"models": timed, "lengths": [str(n) for n in sorted({r["length"] for r in rows})], "rounds": rounds}
 
 
-def throughput_text(t: dict) -> str:
-    return (f"The baseline's fine-tuning ran at {t['sentences_per_second']:.0f} training sentences/s "
-            f"({t['padded_tokens_per_second']:.0f} tokens/s, padded to {t['mean_padded_length']:.1f} tokens a sentence "
-            f"on average): {t['gflops_per_second']:.0f} GFLOP/s counting a step as three forward passes, "
-            f"{t['fraction_of_roofline']:.0%} of the {t['matmul_roofline_gflops_per_second']:.0f} GFLOP/s a large "
-            "float32 matrix product reached in the same process right after (the roofline, `make bench`).")
+def throughput_facts(t: dict) -> dict:
+    """The baseline's fine-tuning throughput and the matrix-product roofline it is read against."""
+    return {"sentences": f"{t['sentences_per_second']:.0f}", "tokens": f"{t['padded_tokens_per_second']:.0f}",
+            "padded_length": f"{t['mean_padded_length']:.1f}", "gflops": f"{t['gflops_per_second']:.0f}",
+            "fraction": f"{t['fraction_of_roofline']:.0%}",
+            "roofline": f"{t['matmul_roofline_gflops_per_second']:.0f}"}
 
 
 def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
