@@ -341,8 +341,10 @@ def test_the_speed_note_deployment_gate_and_sweep_note_carry_their_figures(tmp_p
     assert "the pruned model (1.00× the baseline's encoder FLOPs, counted from the exported kernel shapes)" in text
     assert "its tar+gzip SavedModel is 0.80× the baseline's" in text
     assert "The structured model's kernels are smaller (0.50× the FLOPs, 0.60× the parameters)" in text
-    assert ("Each LiteRT variant was kept only if its selection-set accuracy was within 1 accuracy points of the "
+    assert ("Each LiteRT variant was kept only if its selection-set accuracy was within 1 accuracy point of the "
             "SavedModel it was converted from.") in text
+    m["deploy"]["max_accuracy_drop"] = 0.5
+    assert "within 0.5 accuracy points of the SavedModel" in rendered(m, tmp_path)[1]
     for recovery, wording in ((False, "(no fine-tuning)"), (True, "(then fine-tuned like the main run)")):
         params = PARAMS.model_copy(update={"sweep": PARAMS.sweep.model_copy(update={"recovery": recovery})})
         _, text = rendered(m, tmp_path, params)
