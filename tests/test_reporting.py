@@ -205,7 +205,7 @@ def test_headline_figures_are_given_over_the_seed_experiments_of_the_same_recipe
     rows = {r["measure"]: r for r in seeds["rows"]}
     assert rows["baseline dev accuracy"] == {"measure": "baseline dev accuracy", "this_run": "0.8681",
                                              "spread": "0.8641 ± 0.0040"}
-    assert rows["pruned change (points)"]["spread"] == "-0.77 ± 0.33"
+    assert rows["pruned change (points)"]["spread"] == "\u22120.77 ± 0.33"
     # Measured in this run alone: no spread to give.
     assert rows["structured TF speed-up, batch 1"] == {"measure": "structured TF speed-up, batch 1",
                                                        "this_run": "1.33×", "spread": "–"}

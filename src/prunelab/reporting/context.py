@@ -137,7 +137,7 @@ def _figure(measure: str, value: float | None, signed: bool = True) -> str:
     if value is None:
         return "–"
     if "points" in measure:
-        return f"{value:+.2f}" if signed else f"{value:.2f}"
+        return number(value, signed=signed)
     if "speed-up" in measure:
         return f"{value:.2f}×" if signed else f"{value:.2f}"
     return f"{value:.4f}"
