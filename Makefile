@@ -60,7 +60,7 @@ seeds: setup
 	for seed in $(SEEDS); do dvc exp run --queue -S seed=$$seed -n seed-$$seed $(SEED_STAGES); done
 	dvc queue start -j 1
 	python -m prunelab.seeds --wait
-	dvc repro report
+	dvc repro --force --single-item report
 
 # Training and inference throughput of the base model on the training subset, against this CPU's
 # matrix-product roofline (needs data/prepared and models/base: `make repro` or `dvc pull` first).

@@ -10,7 +10,7 @@ from prunelab.reporting import figures as draw
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.provenance import provenance
 from prunelab.reporting.render import render
-from prunelab.seeds import RECORD, measure_files, measures
+from prunelab.seeds import measure_files, measures, read_record
 
 OUT = Path("reports")
 JSON = ("data", "base_model", "train", "prune", "structured")
@@ -27,7 +27,7 @@ def main(params):
     m["evaluation"] = evaluation({name: read_json(f"metrics/evaluation/{name}.json") for name in MODELS})
     m["sparsity_per_kernel"] = {"pruned": read_json("metrics/sparsity_per_kernel/pruned.json")}
     m["benchmark"] = combine({name: read_json(f"metrics/benchmark/{name}.json") for name in MODELS})
-    m["seeds"], m["this_run"] = read_json(RECORD), measures({path: read_json(path) for path in measure_files()})
+    m["seeds"], m["this_run"] = read_record(), measures({path: read_json(path) for path in measure_files()})
     m["predictions"] = read_json("metrics/predictions/baseline.json")
     m["provenance"] = provenance()
     folder = OUT / "figures"

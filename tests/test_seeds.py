@@ -1,6 +1,6 @@
 import pytest
 
-from prunelab.seeds import experiments, markdown, record, summary
+from prunelab.seeds import experiments, markdown, read_record, record, summary
 
 
 def run(name, seed, baseline, drop, speedup):
@@ -56,3 +56,7 @@ def test_an_unknown_rev_is_one_line_naming_it(monkeypatch):
     monkeypatch.setattr(seeds.subprocess, "run", lambda *args, **kwargs: failed)
     with pytest.raises(SystemExit, match=r"^error: dvc exp show --rev nope: ERROR: unknown Git revision 'nope'$"):
         seeds.main(["--rev", "nope"])
+
+
+def test_no_record_yet_is_no_runs(tmp_path):
+    assert read_record(str(tmp_path / "seeds.json")) == {"commit": None, "runs": []}

@@ -18,10 +18,11 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from prunelab.files import write_json
+from prunelab.files import read_json, write_json
 
 # What the summary and the report give per seed: (label, metrics file, path of keys into it). The headline
 # figures: the baseline's accuracy, each model's change, and the speed-ups of the artifacts a user ships.
@@ -37,6 +38,11 @@ MEASURES = [
       for batch in (1, 32)],
 ]
 RECORD = "metrics/seeds.json"
+
+
+def read_record(path: str = RECORD) -> dict:
+    """The seed experiments' record; none yet (a fresh workspace, `make quick`, the container) is no runs."""
+    return read_json(path) if Path(path).is_file() else {"commit": None, "runs": []}
 
 
 def measures(metrics: dict[str, dict]) -> dict[str, float | None]:
@@ -140,7 +146,7 @@ def main(argv=None) -> None:
     commit = subprocess.run(["git", "rev-parse", args.rev], capture_output=True, text=True, check=True).stdout.strip()
     write_json(RECORD, record(runs, commit))
     print(markdown(summary(runs)))
-    print(f"wrote {RECORD}: `dvc repro report` puts it in the report")
+    print(f"wrote {RECORD}: `dvc repro --force --single-item report` puts it in the report (make seeds does)")
 
 
 def record(runs: dict[str, dict], commit: str) -> dict:
