@@ -92,11 +92,16 @@ def lookup(metrics: dict, path: str, keys: tuple) -> float | None:
 
 def summary(runs: dict[str, dict]) -> list[dict]:
     """Per measure, the value at each seed and their spread (one run a seed: the first listed)."""
+    return spread({seed: measures(run["metrics"]) for seed, (_, run) in first_per_seed(runs).items()})
+
+
+def first_per_seed(runs: dict[str, dict]) -> dict[int, tuple[str, dict]]:
+    """Seed → (name, run) of the first run listed at that seed, in seed order; runs without a seed left out."""
     by_seed = {}
-    for run in runs.values():
+    for name, run in runs.items():
         if run["seed"] is not None:
-            by_seed.setdefault(run["seed"], run)  # several runs at one seed: the first listed
-    return spread({seed: measures(run["metrics"]) for seed, run in sorted(by_seed.items())})
+            by_seed.setdefault(run["seed"], (name, run))
+    return dict(sorted(by_seed.items()))
 
 
 def spread(by_seed: dict[int, dict[str, float | None]]) -> list[dict]:
@@ -152,12 +157,10 @@ def main(argv=None) -> None:
 def record(runs: dict[str, dict], commit: str) -> dict:
     """The experiments' measures for the report, one run a seed; the workspace's own run is left out
     (the report reads it from the workspace's metrics, which may be newer)."""
-    by_seed = {}
-    for name, run in runs.items():
-        if name != "workspace" and run["seed"] is not None:
-            by_seed.setdefault(run["seed"], {"seed": run["seed"], "experiment": name, "params": run["params"],
-                                             "measures": measures(run["metrics"])})
-    return {"commit": commit, "runs": [by_seed[seed] for seed in sorted(by_seed)]}
+    experiments_only = {name: run for name, run in runs.items() if name != "workspace"}
+    return {"commit": commit, "runs": [{"seed": seed, "experiment": name, "params": run["params"],
+                                        "measures": measures(run["metrics"])}
+                                       for seed, (name, run) in first_per_seed(experiments_only).items()]}
 
 
 if __name__ == "__main__":
