@@ -19,7 +19,7 @@ def main(params):
         raise DataError(f"SST-2 at {source.location} changed after the source stage ran; run `dvc repro` again.")
     splits = load_splits(source)
     prepared = draw_splits(splits["train"], splits["dev"], params.data.train_size, params.data.selection_size,
-                           params.seed)
+                           params.seed, params.data.whole_sentence_share)
     prepared["dev"] = splits["dev"]
     facts = split_facts(prepared, splits)
 

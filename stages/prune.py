@@ -18,8 +18,9 @@ BASELINE = Path("models/baseline/checkpoint")
 def main(params):
     recovery = TrainConfig(params.prune.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
-    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_teacher(BASELINE.parent, data["train"], recovery)
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"),
+                          transfer_size=params.prune.recovery.distill.transfer_size)
+    teacher = load_teacher(BASELINE.parent, data, recovery)
     point = prune_unstructured(model, Recipe.from_spec(params.prune), data, recovery, params.seed, teacher)
     export_saved_model(point.model, Path("models/pruned"))
     write_csv("metrics/prune_steps.csv", point.steps)

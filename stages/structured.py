@@ -18,8 +18,9 @@ def main(params):
     spec = params.structured
     recovery = TrainConfig(spec.recovery, params.train.bucket_lengths, params.seed)
     model, tokenizer = load_checkpoint(BASELINE)
-    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"))
-    teacher = load_teacher(BASELINE.parent, data["train"], recovery)
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"),
+                          transfer_size=spec.recovery.distill.transfer_size)
+    teacher = load_teacher(BASELINE.parent, data, recovery)
     importance = structured_importance(model, spec, data["train"], params.seed)
     point = prune_structured(model, spec, spec.flops_target, data, recovery, importance, teacher)
     export_saved_model(point.model, Path("models/structured"))

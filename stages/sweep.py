@@ -28,8 +28,9 @@ def main(params):
     recovery = (TrainConfig(prune.recovery, params.train.bucket_lengths, params.seed) if sweep.recovery
                 else None)
     model, tokenizer = load_checkpoint(BASELINE)
-    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)
-    teacher = load_teacher(BASELINE.parent, data["train"], recovery)  # computed once, for every point
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length,
+                           transfer_size=prune.recovery.distill.transfer_size if sweep.recovery else 0)
+    teacher = load_teacher(BASELINE.parent, data, recovery)  # computed once, for every point
     recipes = [Recipe(method, sparsity, sweep.methods[method], tuple(prune.targets),
                       calibration_size=prune.calibration_size) for sparsity in sweep.sparsities]
     write_json(f"metrics/sweep/{method}.json", sweep_unstructured(model, recipes, data, recovery, params.seed, teacher))

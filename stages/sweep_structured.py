@@ -21,8 +21,9 @@ def main(params):
     recovery = (TrainConfig(spec.recovery, params.train.bucket_lengths, params.seed)
                 if sweep.recovery else None)
     model, tokenizer = load_checkpoint(BASELINE)
-    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length)
-    teacher = load_teacher(BASELINE.parent, data["train"], recovery)  # computed once, for every point
+    data = encode_prepared(tokenizer, "data/prepared", params.model.max_length,
+                           transfer_size=spec.recovery.distill.transfer_size if sweep.recovery else 0)
+    teacher = load_teacher(BASELINE.parent, data, recovery)  # computed once, for every point
     points = sweep_structured(model, spec, sweep.flops_targets, data, recovery, params.seed, teacher)
     write_json("metrics/sweep/structured.json", points)
 

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import fine_tuning, random_encoded, tiny_model
-from prunelab.data.batching import Encoded, padded_batches
+from prunelab.data.batching import Encoded, padded_batches, training_rows
 from prunelab.model.checkpoint import canonical_name
 from prunelab.training.fine_tune import (
     _inference_function,
@@ -138,4 +138,30 @@ def test_the_run_record_names_every_setting_that_shaped_the_run():
     record = config(embedding_update="lazy", distill={"alpha": 0.5}).record()
     assert record == {"epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.01,
                       "embedding_update": "lazy", "bucket_lengths": [16, 40], "distill_alpha": 0.5,
-                      "distill_temperature": 2.0, "distill_hidden_weight": 0.0}
+                      "distill_temperature": 2.0, "distill_hidden_weight": 0.0, "distill_transfer_size": 0}
+
+
+def test_transfer_rows_learn_from_the_teacher_alone():
+    """Rows without a label train the same model whatever labels they carried, and pull the student
+    towards the teacher on them; without a teacher they are refused."""
+    train, transfer, teacher = random_encoded(16, seed=0), random_encoded(96, seed=2), tiny_model("bert", seed=5)
+    fine_tune(teacher, random_encoded(256, seed=7), train, config(epochs=4, learning_rate=3e-3), label="teacher")
+    recipe = config(epochs=3, learning_rate=3e-3, distill={"alpha": 0.5, "temperature": 1.0})
+
+    def student_on(transfer_labels):
+        rows = training_rows({"train": train, "transfer": Encoded(transfer.token_ids, transfer_labels, 0)})
+        student = tiny_model("bert", seed=0)
+        fine_tune(student, rows, train, recipe, teacher=teacher_outputs(teacher, rows, hidden_states=False),
+                  label="test")
+        return student
+
+    zeros, ones = (student_on(np.full(len(transfer), label, dtype=np.int32)) for label in (0, 1))
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(zeros.weights, ones.weights))
+    alone = tiny_model("bert", seed=0)
+    fine_tune(alone, train, train, recipe, teacher=teacher_outputs(teacher, train, hidden_states=False), label="test")
+    target = predict_in_memory(teacher, transfer, 32)
+    assert (np.abs(predict_in_memory(zeros, transfer, 32) - target).mean()
+            < np.abs(predict_in_memory(alone, transfer, 32) - target).mean())
+    with pytest.raises(ValueError, match="rows without labels"):
+        fine_tune(tiny_model("bert", seed=0), training_rows({"train": train, "transfer": transfer}), train, config(),
+                  label="test")

@@ -129,6 +129,21 @@ def test_no_phrase_of_two_or_more_words_of_a_selection_sentence_is_trained_on():
         draw_splits(frame, NO_DEV, len(pool) + 1, 1, seed=0)
 
 
+def test_the_pool_is_every_row_left_once_and_the_share_of_whole_sentences_is_drawn_as_asked():
+    frame = read_frame(len(TREES) * 2).assign(sentence=TREES * 2)  # every phrase twice
+    drawn = draw_splits(frame, NO_DEV, 3, 1, seed=0)
+    held_out = {p for p in TREES if words(p) in spans(words(drawn["selection"]["sentence"].item()), 2)}
+    assert drawn["pool"]["sentence"].is_unique
+    assert set(drawn["pool"]["sentence"]) == set(TREES) - held_out - set(drawn["train"]["sentence"])
+    assert drawn["pool"].equals(draw_splits(frame, NO_DEV, 3, 1, seed=0)["pool"])
+    whole = whole_sentences(TREES)
+    for share, expected in ((1.0, 2), (0.5, 1), (0.0, 0)):
+        subset = draw_splits(frame, NO_DEV, 2, 1, seed=0, whole_sentence_share=share)["train"]["sentence"]
+        assert subset.map(words).map(whole.__contains__).sum() == expected  # the unselected tree's root, twice
+    with pytest.raises(DataError, match="asks for 3 whole sentences and 0 shorter phrases; the pool holds 2"):
+        draw_splits(frame, NO_DEV, 3, 1, seed=0, whole_sentence_share=1.0)
+
+
 def test_a_dev_sentence_or_a_duplicate_is_never_drawn_for_selection():
     frame = read_frame(40).assign(sentence=[f"sentence {i % 20}" for i in range(40)])  # every sentence twice
     dev = frame.iloc[:5]

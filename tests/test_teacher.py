@@ -43,15 +43,27 @@ def test_a_recovery_on_logits_alone_reads_the_logits_the_train_stage_saved(tmp_p
     teacher, data = tiny_model("bert", seed=5), random_encoded(20, seed=4)
     save_logits(teacher, data, tmp_path)
     recovery = fine_tuning(epochs=1, **RECOVERY, distill={"alpha": 0.5})
-    loaded = load_teacher(tmp_path, data, recovery)  # tmp_path holds no checkpoint: the teacher is not run
+    loaded = load_teacher(tmp_path, {"train": data}, recovery)  # tmp_path holds no checkpoint: the teacher is not run
     np.testing.assert_array_equal(loaded.logits, teacher_outputs(teacher, data, hidden_states=False).logits)
     assert loaded.hidden is None
     with pytest.raises(UserError, match="holds 20 sentences' logits, the training data 12"):
-        load_teacher(tmp_path, random_encoded(12), recovery)
+        load_teacher(tmp_path, {"train": random_encoded(12)}, recovery)
 
 
 def test_no_teacher_is_loaded_for_a_recovery_that_distils_nothing(tmp_path):
     base = RECOVERY
     missing = tmp_path / "no-checkpoint-here"  # never read: these recoveries need no teacher
     for recovery in (None, fine_tuning(epochs=0, **base, distill={"alpha": 0.5}), fine_tuning(epochs=1, **base)):
-        assert load_teacher(missing, random_encoded(4), recovery) is None
+        assert load_teacher(missing, {"train": random_encoded(4)}, recovery) is None
+
+
+def test_transfer_rows_are_given_the_teachers_logits_after_the_saved_ones(tmp_path):
+    teacher, train, transfer = tiny_model("bert", seed=5), random_encoded(20, seed=4), random_encoded(9, seed=6)
+    save_logits(teacher, train, tmp_path)
+    teacher.save_pretrained(str(tmp_path / "checkpoint"))
+    recovery = fine_tuning(epochs=1, **RECOVERY, distill={"alpha": 0.5, "transfer_size": 9})
+    loaded = load_teacher(tmp_path, {"train": train, "transfer": transfer}, recovery)
+    assert len(loaded) == 29
+    np.testing.assert_array_equal(loaded.logits[:20], np.load(tmp_path / "teacher_logits.npy"))
+    np.testing.assert_allclose(loaded.logits[20:], teacher_outputs(teacher, transfer, hidden_states=False).logits,
+                               atol=1e-5)

@@ -47,6 +47,9 @@ class DataSpec(Spec):
     # Whole training sentences, none of their phrases trained on (data.draw_splits): every choice is made on it,
     # never on dev.
     selection_size: PositiveInt = 2000
+    # None: the subset is drawn from every row alike (about a tenth are whole sentences); a share: that
+    # fraction of it whole sentences, the rest shorter phrases (docs/decisions/training-rows.md).
+    whole_sentence_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
 
 
 class ModelSpec(Spec):
@@ -58,6 +61,17 @@ class DistillSpec(Spec):
     alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     temperature: Annotated[float, Field(gt=0.0)] = 2.0
     hidden_weight: Annotated[float, Field(ge=0.0)] = 0.0
+    # Rows of the pool (training rows outside the subset and the selection set's phrases) also trained on,
+    # from the teacher's predictions alone: their labels are not used, so the student learns nothing the
+    # baseline was not taught, only more of what it knows (a transfer set, Hinton et al. 2015).
+    transfer_size: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _transfer_needs_a_teacher(self):
+        if self.transfer_size and not (self.alpha or self.hidden_weight):
+            raise ValueError(f"distill.transfer_size {self.transfer_size}: transfer rows are learnt from the "
+                             "teacher alone; set distill.alpha above 0 or transfer_size to 0")
+        return self
 
 
 class FineTuneSpec(Spec):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from prunelab.errors import ParamsError
+
 
 @dataclass(frozen=True)
 class Encoded:
@@ -38,6 +40,20 @@ class Encoded:
     def length_order(self) -> np.ndarray:
         """Indices shortest sentence first: fixed-size batches taken in this order carry little padding."""
         return np.argsort(self.lengths, kind="stable")
+
+
+# The label of a row learnt from a teacher's predictions alone: distillation's transfer rows.
+NO_LABEL = -1
+
+
+def training_rows(data: dict[str, Encoded]) -> Encoded:
+    """What a fine-tuning trains on: the training subset, then the ``transfer`` rows (when ``data`` has
+    them) with their labels replaced by ``NO_LABEL``: they are learnt from the teacher alone."""
+    train, transfer = data["train"], data.get("transfer")
+    if transfer is None or not len(transfer):
+        return train
+    return Encoded(train.token_ids + transfer.token_ids,
+                   np.concatenate([train.labels, np.full(len(transfer), NO_LABEL, dtype=np.int32)]), train.pad_id)
 
 
 def encode(tokenizer, sentences, labels, max_length: int) -> Encoded:
@@ -124,8 +140,10 @@ def logits_in_data_order(logits_of, data: Encoded, batch_size: int) -> np.ndarra
 PREPARED_SPLITS = ("train", "selection", "dev")
 
 
-def encode_prepared(tokenizer, folder, max_length: int, splits=PREPARED_SPLITS) -> dict[str, Encoded]:
-    """The prepared parquet splits (training subset, selection set, SST-2 dev), tokenized."""
+def encode_prepared(tokenizer, folder, max_length: int, splits=PREPARED_SPLITS,
+                    transfer_size: int = 0) -> dict[str, Encoded]:
+    """The prepared parquet splits (training subset, selection set, SST-2 dev), tokenized; with
+    ``transfer_size``, also ``transfer``: the first rows of the pool (``sst2.draw_splits``)."""
     from pathlib import Path
 
     import pandas as pd
@@ -134,4 +152,11 @@ def encode_prepared(tokenizer, folder, max_length: int, splits=PREPARED_SPLITS) 
     for split in splits:
         frame = pd.read_parquet(Path(folder) / f"{split}.parquet")
         encoded[split] = encode(tokenizer, frame["sentence"], frame["label"], max_length)
+    if transfer_size:
+        pool = pd.read_parquet(Path(folder) / "pool.parquet")
+        if transfer_size > len(pool):
+            raise ParamsError(f"distill.transfer_size {transfer_size} exceeds the {len(pool)} rows of the pool "
+                              f"({Path(folder) / 'pool.parquet'}); lower it")
+        frame = pool.iloc[:transfer_size]
+        encoded["transfer"] = encode(tokenizer, frame["sentence"], frame["label"], max_length)
     return encoded

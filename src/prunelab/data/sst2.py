@@ -188,13 +188,16 @@ def shares_phrase(sentences, training_sentences, min_words: int) -> np.ndarray:
 
 
 def draw_splits(train: pd.DataFrame, dev: pd.DataFrame, train_size: int, selection_size: int,
-                seed: int) -> dict[str, pd.DataFrame]:
-    """The seeded selection set of whole, unseen sentences, and the training subset drawn around it.
+                seed: int, whole_sentence_share: float | None = None) -> dict[str, pd.DataFrame]:
+    """The seeded selection set of whole, unseen sentences, the training subset drawn around it, and the pool.
 
     Every choice (an epoch, a recipe, a deployment gate) is made on the selection set, so it must
     stand for dev: whole sentences like dev's, none of them in dev, and none of their phrases of
-    ``SHARED_PHRASE_WORDS`` or more words trained on. The subset is then drawn, as before, from the
-    training file's rows (phrases of every length), less those phrases.
+    ``SHARED_PHRASE_WORDS`` or more words trained on. The subset is then drawn from the training
+    file's rows (phrases of every length), less those phrases: uniformly, or with
+    ``whole_sentence_share`` of it whole sentences and the rest shorter phrases. ``pool`` is every
+    row left, distinct and none in the subset, in a seeded order: the inputs a recovery may distil
+    the baseline's predictions on beyond the subset (``DistillSpec.transfer_size``).
     """
     if not 0 < train_size <= len(train):
         raise DataError(
@@ -215,8 +218,25 @@ def draw_splits(train: pd.DataFrame, dev: pd.DataFrame, train_size: int, selecti
         raise DataError(f"data.train_size is {train_size}, but only {len(pool)} training rows share no phrase "
                         f"with the {selection_size}-sentence selection set; lower data.train_size or "
                         "data.selection_size.")
-    subset = pool.sample(n=train_size, random_state=seed)
-    return {"train": subset.reset_index(drop=True), "selection": selection.reset_index(drop=True)}
+    subset = _draw_subset(pool, whole, train_size, whole_sentence_share, seed)
+    rest = pool[~pool["sentence"].isin(set(subset["sentence"]))].drop_duplicates("sentence")
+    return {"train": subset.reset_index(drop=True), "selection": selection.reset_index(drop=True),
+            "pool": rest.sample(frac=1.0, random_state=seed).reset_index(drop=True)}
+
+
+def _draw_subset(pool: pd.DataFrame, whole: set[tuple], size: int, whole_share: float | None,
+                 seed: int) -> pd.DataFrame:
+    if whole_share is None:
+        return pool.sample(n=size, random_state=seed)
+    is_whole = pool["sentence"].map(words).map(whole.__contains__).to_numpy()
+    wanted = round(whole_share * size)
+    if wanted > is_whole.sum() or size - wanted > (~is_whole).sum():
+        raise DataError(f"data.whole_sentence_share {whole_share} of data.train_size {size} asks for {wanted} whole "
+                        f"sentences and {size - wanted} shorter phrases; the pool holds {is_whole.sum()} and "
+                        f"{(~is_whole).sum()}: lower data.train_size or change the share.")
+    parts = [pool[is_whole].sample(n=wanted, random_state=seed), pool[~is_whole].sample(n=size - wanted,
+                                                                                         random_state=seed)]
+    return pd.concat(parts).sample(frac=1.0, random_state=seed)
 
 
 def split_facts(splits: dict[str, pd.DataFrame], files: dict[str, pd.DataFrame]) -> dict[str, dict]:
@@ -232,7 +252,9 @@ def split_facts(splits: dict[str, pd.DataFrame], files: dict[str, pd.DataFrame])
         facts[split] = {"whole_sentence_fraction": round(float(frame["sentence"].map(words).map(roots.__contains__)
                                                                  .mean()), 4)}
         for n in (2, 3):
-            shared = None if split == "train" else round(float(shares_phrase(frame["sentence"], trained, n).mean()), 4)
+            # The subset and the pool are rows of the training trees: their phrases recur by construction.
+            shared = (None if split in ("train", "pool")
+                      else round(float(shares_phrase(frame["sentence"], trained, n).mean()), 4))
             facts[split][f"shares_training_phrase_{n}_words"] = shared
     return facts
 

@@ -126,8 +126,12 @@ def save_checkpoint(model, tokenizer, folder: Path) -> None:
 
 
 def load_checkpoint(folder: Path):
-    model = TFAutoModelForSequenceClassification.from_pretrained(str(folder))
-    return model, load_tokenizer(folder)
+    return load_model(folder), load_tokenizer(folder)
+
+
+def load_model(folder: Path):
+    """The classifier alone, for a teacher that reads token ids already encoded."""
+    return TFAutoModelForSequenceClassification.from_pretrained(str(folder))
 
 
 # --- Which kernels are which ------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prunelab.data.batching import Encoded
+from prunelab.data.batching import Encoded, training_rows
 from prunelab.training.fine_tune import TrainConfig, accuracy_in_memory, fine_tune
 
 
@@ -30,7 +30,7 @@ def recover(model, data: dict[str, Encoded], recovery: TrainConfig | None, teach
     if recovery is None or recovery.recipe.epochs == 0:
         accuracy = accuracy_before if accuracy_before is not None else selection_accuracy(model, data)
         return PrunedPoint(model, {"recovery": None, "epochs_run": 0, "selection_accuracy": accuracy})
-    steps, epochs = fine_tune(model, data["train"], data["selection"], recovery, pruner,
+    steps, epochs = fine_tune(model, training_rows(data), data["selection"], recovery, pruner,
                               teacher=teacher, label=label)
     return PrunedPoint(model, {"recovery": recovery.record(), "epochs_run": len(epochs),
                                "selection_accuracy": epochs[-1]["selection_accuracy"]}, steps, epochs)

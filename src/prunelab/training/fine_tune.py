@@ -7,7 +7,8 @@ outputs, when given (``teacher.TeacherOutputs``, computed once before training),
 distilled into the model (Hinton et al. 2015): the loss mixes the labels'
 cross-entropy with the KL divergence to the teacher's softened predictions, which
 keeps a pruned model close to the dense one it came from instead of drifting
-further into a small training subset. Optionally it also matches the teacher layer
+further into a small training subset. Rows labelled ``batching.NO_LABEL`` (a transfer set
+beyond the subset) learn from the teacher's predictions alone. Optionally it also matches the teacher layer
 by layer (the mean squared error between each encoder layer's output token states,
 as in CoFi, Xia et al. 2022): a structurally pruned model keeps the hidden size and
 the layers, so layer i learns from layer i.
@@ -23,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from transformers import create_optimizer
 
-from prunelab.data.batching import Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
+from prunelab.data.batching import NO_LABEL, Encoded, bucketed_dataset, logits_in_data_order, steps_per_epoch
 from prunelab.model.checkpoint import is_word_embeddings
 from prunelab.params import FineTuneSpec
 from prunelab.training.lazy_adam import LazyAdamWeightDecay
@@ -53,6 +54,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     choice is made on (never the reported dev set).
     """
     recipe = config.recipe
+    _check_labels(train, recipe)
     teacher = _distilled_from(teacher, recipe, train)
     tf.keras.utils.set_random_seed(config.seed)
     steps = steps_per_epoch(train, config.bucket_lengths, recipe.batch_size)
@@ -65,7 +67,7 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
     step = 0
     started = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
-        losses, hits, seen, padded_tokens = [], 0, 0, 0
+        losses, hits, labelled, seen, padded_tokens = [], 0, 0, 0, 0
         epoch_started = time.perf_counter()
         # The epoch's batches are taken before its first step: pulled while the steps run, tf.data's
         # background threads compete with them for the cores and can stall an epoch for many seconds.
@@ -78,13 +80,14 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
             loss, correct = train_step(ids, features["attention_mask"], labels, *targets)
             losses.append(float(loss))
             hits += int(correct)
+            labelled += int(np.sum(labels.numpy() != NO_LABEL))
             seen += int(labels.shape[0])
             padded_tokens += int(np.prod(ids.shape))
             step += 1
             if step % config.log_every == 0 or step == total_steps:
                 row = {"step": step, "epoch": round(step / steps, 3),
                        "loss": round(float(np.mean(losses[-config.log_every :])), 5),
-                       "accuracy": round(hits / seen, 5), "learning_rate": float(schedule(step))}
+                       "accuracy": round(hits / max(labelled, 1), 5), "learning_rate": float(schedule(step))}
                 if pruner is not None:
                     row["sparsity"] = round(pruner.sparsity(), 5)
                 step_rows.append(row)
@@ -92,7 +95,8 @@ def fine_tune(model, train: Encoded, selection: Encoded, config: TrainConfig, pr
         steps_seconds = time.perf_counter() - epoch_started  # the training steps alone, not the evaluation below
         accuracy = accuracy_in_memory(model, selection, recipe.batch_size)
         epoch_rows.append(
-            {"epoch": epoch, "train_loss": round(float(np.mean(losses)), 5), "train_accuracy": round(hits / seen, 5),
+            {"epoch": epoch, "train_loss": round(float(np.mean(losses)), 5),
+             "train_accuracy": round(hits / max(labelled, 1), 5),
              "selection_accuracy": round(accuracy, 5), "seconds": round(time.perf_counter() - started, 1),
              "sentences": seen, "padded_tokens": padded_tokens, "steps_seconds": round(steps_seconds, 2)}
         )
@@ -125,22 +129,27 @@ def _distilled_from(teacher: TeacherOutputs | None, recipe: FineTuneSpec, train:
     return teacher
 
 
+def _check_labels(train: Encoded, recipe: FineTuneSpec) -> None:
+    if not recipe.uses_teacher and (train.labels == NO_LABEL).any():
+        raise ValueError("rows without labels (transfer rows) need a teacher: set distill.alpha above 0")
+
+
 def make_train_step(model, optimizer, pruner, recipe: FineTuneSpec):
     """``train_step(input_ids, attention_mask, labels, *targets)``; when ``recipe`` distils, ``targets`` are
     the teacher's logits and, for the hidden-state term, its states (``TeacherOutputs.batch``)."""
-    cross_entropy = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    kl_divergence = tf.keras.losses.KLDivergence()
     alpha, temperature, hidden_weight = recipe.distill.alpha, recipe.distill.temperature, recipe.distill.hidden_weight
     layers = encoder_layer_ids(model)
 
     def loss_fn(labels, output, attention_mask, targets):
-        loss = cross_entropy(labels, output.logits)
+        labelled = tf.cast(labels != NO_LABEL, tf.float32)
+        hard = tf.keras.losses.sparse_categorical_crossentropy(tf.maximum(labels, 0), output.logits, from_logits=True)
         if not targets:
-            return loss
+            return tf.reduce_mean(hard)
         soft_targets = tf.nn.softmax(targets[0] / temperature)
         # T² keeps the soft term's gradients on the scale of the hard one (Hinton et al.).
-        soft = kl_divergence(soft_targets, tf.nn.softmax(output.logits / temperature)) * temperature**2
-        loss = (1 - alpha) * loss + alpha * soft
+        soft = tf.keras.losses.kl_divergence(soft_targets, tf.nn.softmax(output.logits / temperature)) * temperature**2
+        # A row without a label puts the hard term's weight on the teacher's predictions.
+        loss = tf.reduce_mean((1 - alpha) * labelled * hard + (alpha + (1 - alpha) * (1 - labelled)) * soft)
         if hidden_weight and layers:
             # The student's hidden_states[0] is the embeddings' output; its layer j's is hidden_states[j + 1],
             # paired with the teacher's layer i (the targets hold encoder layers only).
@@ -169,6 +178,7 @@ def make_train_step(model, optimizer, pruner, recipe: FineTuneSpec):
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         for variable, mask in masked:
             variable.assign(variable * mask)
+        # An argmax is never NO_LABEL: rows without a label count as misses, and the loop counts labelled rows.
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels), tf.int32))
         return loss, correct
 

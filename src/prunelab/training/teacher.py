@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from prunelab.data.batching import Encoded, padded_batches
+from prunelab.data.batching import Encoded, padded_batches, training_rows
 from prunelab.errors import UserError
-from prunelab.model.checkpoint import load_checkpoint
+from prunelab.model.checkpoint import load_model
 
 LOGITS_FILE = "teacher_logits.npy"
 
@@ -87,19 +87,26 @@ def save_logits(teacher, train: Encoded, baseline: Path) -> None:
     np.save(Path(baseline) / LOGITS_FILE, teacher_outputs(teacher, train, hidden_states=False).logits)
 
 
-def load_teacher(baseline: Path, train: Encoded, recovery) -> TeacherOutputs | None:
-    """The outputs a recovery (a ``fine_tune.TrainConfig``, or None) distils from; None when it distils nothing.
+def load_teacher(baseline: Path, data: dict[str, Encoded], recovery) -> TeacherOutputs | None:
+    """The outputs a recovery (a ``fine_tune.TrainConfig``, or None) distils from, over
+    ``batching.training_rows(data)``; None when it distils nothing.
 
-    ``baseline``: the train stage's folder, holding ``checkpoint/`` and the logits ``save_logits`` wrote.
+    ``baseline``: the train stage's folder, holding ``checkpoint/`` and the logits ``save_logits`` wrote
+    over the subset. Transfer rows and token states are the teacher's to compute here.
     """
     recipe = recovery.recipe if recovery is not None else None
     if recipe is None or not recipe.epochs or not recipe.uses_teacher:
         return None
+    rows = training_rows(data)
     if recipe.distill.hidden_weight:
-        return teacher_outputs(load_checkpoint(Path(baseline) / "checkpoint")[0], train, hidden_states=True,
+        return teacher_outputs(load_model(Path(baseline) / "checkpoint"), rows, hidden_states=True,
                                batch_size=recipe.batch_size)
     logits = np.load(Path(baseline) / LOGITS_FILE)
-    if len(logits) != len(train):
+    if len(logits) != len(data["train"]):
         raise UserError(f"{Path(baseline) / LOGITS_FILE} holds {len(logits)} sentences' logits, the training data "
-                         f"{len(train)}: the baseline was trained on other data (dvc repro train)")
+                        f"{len(data['train'])}: the baseline was trained on other data (dvc repro train)")
+    if "transfer" in data:
+        teacher = load_model(Path(baseline) / "checkpoint")
+        transfer = teacher_outputs(teacher, data["transfer"], hidden_states=False, batch_size=recipe.batch_size)
+        logits = np.concatenate([logits, transfer.logits])
     return TeacherOutputs(logits, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prunelab.data.batching import Encoded, steps_per_epoch
+from prunelab.data.batching import Encoded, steps_per_epoch, training_rows
 from prunelab.pruning.recovery import PrunedPoint, recover, selection_accuracy
 from prunelab.pruning.sample import calibration_sample
 from prunelab.pruning.unstructured.recipe import Recipe, prepare_pruner
@@ -19,8 +19,8 @@ def prune_unstructured(model, recipe: Recipe, data: dict[str, Encoded], recovery
     """
     started = time.perf_counter()
     epochs = recovery.recipe.epochs if recovery is not None else 0
-    total_steps = (steps_per_epoch(data["train"], recovery.bucket_lengths, recovery.recipe.batch_size) * epochs
-                   if epochs else 0)
+    total_steps = (steps_per_epoch(training_rows(data), recovery.bucket_lengths, recovery.recipe.batch_size)
+                   * epochs if epochs else 0)
     calibration = calibration_sample(data["train"], recipe.calibration_size, seed)
     pruner = prepare_pruner(model, recipe, calibration, total_steps, stats)
     record = {"kind": "unstructured", **recipe.describe()}
