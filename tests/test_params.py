@@ -62,6 +62,13 @@ BAD_INPUT = [
     ({"structured.score": "random"}, "structured.score: input should be 'fisher' or 'taylor'"),
     ({"prune.recovery.epochs": 0}, "prune.schedule gradual prunes during fine-tuning: set prune.recovery.epochs >= 1"),
     ({"seed": "42"}, "seed: input should be a valid integer (got '42')"),
+    ({"prune.method": "movement", "prune.schedule": "oneshot"},
+     "prune.method movement scores weights by how fine-tuning moves them; set prune.schedule to gradual"),
+    ({"sweep.methods": {"magnitude": "global", "movement": "global"}},
+     "sweep.methods ['movement']: the sweep prunes one-shot"),
+    ({"prune.recovery.distill.alpha": 0.0, "prune.recovery.distill.transfer_size": 100},
+     "distill.transfer_size 100: transfer rows are learnt from the teacher alone"),
+    ({"data.whole_sentence_share": 1.5}, "data.whole_sentence_share: input should be less than or equal to 1"),
 ]
 
 

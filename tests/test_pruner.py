@@ -59,3 +59,31 @@ def test_wanda_through_the_pruner(model, n_m):
         assert np.all((variable.numpy() == 0).sum(axis=0) == variable.shape[0] // 2)
         if n_m:
             check_n_m(variable.numpy(), *n_m, name=name)
+
+
+def test_movement_keeps_the_highest_sums_and_never_revives_a_pruned_weight():
+    import tensorflow as tf
+
+    from prunelab.pruning.unstructured.methods.movement import MovementPruner
+
+    weights = {"w": tf.Variable(np.ones((3, 2), dtype=np.float32))}
+    pruner = MovementPruner(weights, "global", make_schedule("oneshot", 0.5, 0))
+    pruner.sums["w"].assign([[3.0, -1.0], [0.5, 2.0], [-2.0, 4.0]])
+    pruner.prune_to(0.5)
+    assert pruner.masks["w"].numpy().tolist() == [[1, 0], [0, 1], [0, 1]]
+    pruner.sums["w"].assign([[1.0, 9.0], [9.0, 2.0], [9.0, 0.0]])  # the pruned ones now score highest
+    pruner.prune_to(2 / 3)
+    assert pruner.masks["w"].numpy().tolist() == [[1, 0], [0, 1], [0, 0]]
+    assert np.count_nonzero(weights["w"].numpy()) == 2
+
+
+def test_movement_is_fed_by_the_training_steps_and_reaches_its_sparsity(model):
+    from prunelab.pruning.unstructured.methods.movement import MovementPruner
+
+    variables = prunable_variables(model, TARGETS)
+    pruner = MovementPruner(variables, "global", make_schedule("gradual", 0.5, 8, end_fraction=0.5, frequency=2))
+    config = fine_tuning(epochs=1, batch_size=8, learning_rate=1e-3, warmup_ratio=0.0, weight_decay=0.0,
+                         bucket_lengths=[40], seed=0, log_every=2)
+    fine_tune(model, random_encoded(64), random_encoded(8), config, pruner=pruner, label="test")
+    assert pruner.sparsity() == pytest.approx(0.5, abs=1e-3)
+    assert all(np.any(total.numpy() != 0) for total in pruner.sums.values())

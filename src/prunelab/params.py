@@ -24,11 +24,12 @@ from prunelab.errors import ParamsError
 
 PARAMS_FILE = Path("params.yaml")
 
-UNSTRUCTURED_METHODS = ("magnitude", "wanda", "sparsegpt")
-ONE_SHOT_METHODS = ("wanda", "sparsegpt")  # defined on a calibration sample: they prune once
+UNSTRUCTURED_METHODS = ("magnitude", "wanda", "sparsegpt", "snip", "movement")
+ONE_SHOT_METHODS = ("wanda", "sparsegpt", "snip")  # defined on a calibration sample: they prune once
+GRADUAL_METHODS = ("movement",)  # scored by fine-tuning itself: they prune while it runs
 SPARSEGPT_SCOPES = ("per_output", "per_layer")
 
-Method = Literal["magnitude", "wanda", "sparsegpt"]
+Method = Literal["magnitude", "wanda", "sparsegpt", "snip", "movement"]
 Scope = Literal["global", "per_layer", "per_output"]
 Target = Literal["attention", "ffn", "embeddings", "pooler", "classifier"]
 # How fine-tuning updates the embedding tables (fine_tune.adamw, fine_tune.trained_variables).
@@ -148,6 +149,9 @@ class PruneSpec(Spec):
             what = f"prune.method {self.method}" if self.method in ONE_SHOT_METHODS else f"prune.n_m {self.n_m}"
             raise ValueError(f"prune.schedule gradual: {what} prunes once; set prune.schedule to oneshot "
                              "(recovery still uses prune.recovery.epochs)")
+        if self.method in GRADUAL_METHODS and self.schedule != "gradual":
+            raise ValueError(f"prune.method {self.method} scores weights by how fine-tuning moves them; set "
+                             "prune.schedule to gradual")
         if self.schedule == "gradual" and self.recovery.epochs == 0:
             raise ValueError("prune.schedule gradual prunes during fine-tuning: set prune.recovery.epochs >= 1 or "
                              "prune.schedule oneshot")
@@ -174,6 +178,10 @@ class SweepSpec(Spec):
 
     @model_validator(mode="after")
     def _sparsegpt_scope(self):
+        gradual = [m for m in self.methods if m in GRADUAL_METHODS]
+        if gradual:
+            raise ValueError(f"sweep.methods {gradual}: the sweep prunes one-shot, and {gradual[0]} prunes while "
+                             "fine-tuning; compare it with the frontier (make frontier)")
         scope = self.methods.get("sparsegpt")
         if scope is not None and scope not in SPARSEGPT_SCOPES:
             raise ValueError(f"sweep.methods.sparsegpt ranks within {scope}; sparsegpt needs "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prunelab.data.batching import Encoded
 from prunelab.pruning.sample import calibration_sample
 from prunelab.pruning.unstructured.prune import prune_unstructured
-from prunelab.pruning.unstructured.recipe import Recipe, input_stats
+from prunelab.pruning.unstructured.recipe import Recipe, calibration_stats
 from prunelab.pruning.unstructured.scores import NEEDS_CALIBRATION
 from prunelab.sweep.measure import baseline_predictions, measured
 from prunelab.training.fine_tune import TrainConfig
@@ -30,9 +30,10 @@ def sweep_unstructured(model, recipes: list[Recipe], data: dict[str, Encoded], r
     stats = {}  # the baseline's calibration statistics, by what they depend on: every point starts from it
     points = []
     for recipe in recipes:
-        key = (recipe.targets, recipe.calibration_size)
+        key = (recipe.method, recipe.targets, recipe.calibration_size)
         if recipe.method in NEEDS_CALIBRATION and key not in stats:
-            stats[key] = input_stats(model, recipe, calibration_sample(data["train"], recipe.calibration_size, seed))
+            stats[key] = calibration_stats(model, recipe,
+                                           calibration_sample(data["train"], recipe.calibration_size, seed))
         point = prune_unstructured(model, recipe, data, recovery, seed, teacher,
                                    label=f"sweep {recipe.method} {recipe.sparsity}", stats=stats.get(key))
         points.append(measured(point, data["dev"], recipe.targets, baseline))

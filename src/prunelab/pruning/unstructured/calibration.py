@@ -5,6 +5,8 @@ X^T X, where X stacks a layer's inputs for every non-padding token of a few
 calibration sentences. Inputs are caught by wrapping the owning
 layers' ``call`` during eager forward passes; the wrappers are always removed.
 ``LayerByLayer`` serves SparseGPT, which calibrates one encoder layer after another.
+SNIP reads gradients instead: ``collect_gradient_scores`` sums |w · ∂L/∂w| over
+labelled batches.
 """
 
 from __future__ import annotations
@@ -84,6 +86,34 @@ def collect_input_stats(model, variables: dict[str, tf.Variable], data: Encoded,
                         gram: bool = False) -> dict[str, InputStats]:
     """Per kernel: token count, per-feature sum of squares and (``gram=True``) X^T X of its inputs."""
     return _collect(model, variables, calibration_batches(data, batch_size), gram)
+
+
+def collect_gradient_scores(model, variables: dict[str, tf.Variable], data: Encoded,
+                            batch_size: int = 8) -> dict[str, np.ndarray]:
+    """Per kernel, Σ_b |w · ∂L_b/∂w| over batches b of ``data`` (labelled), L_b a batch's mean cross-entropy.
+
+    Small batches, as the structured importance's: each product is one more estimate of the loss
+    change, and the batches are ordered by length, so little of the compute goes to padding.
+    """
+    order = data.length_order()
+    names = list(variables)
+    kernels = [variables[name] for name in names]
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None], tf.int32)], autograph=False)
+    def products(input_ids, attention_mask, labels):
+        with tf.GradientTape() as tape:
+            logits = model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+            loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+        return [tf.abs(w * g) for w, g in zip(kernels, tape.gradient(loss, kernels))]
+
+    sums = {name: np.zeros(variables[name].shape, dtype=np.float64) for name in names}
+    labels = data.labels[order]
+    for start, (ids, mask) in zip(range(0, len(data), batch_size), calibration_batches(data, batch_size)):
+        batch = products(tf.constant(ids), tf.constant(mask), tf.constant(labels[start : start + len(ids)]))
+        for name, product in zip(names, batch):
+            sums[name] += product.numpy()
+    return sums
 
 
 def calibration_batches(data: Encoded, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -15,7 +15,7 @@ def prune_unstructured(model, recipe: Recipe, data: dict[str, Encoded], recovery
                        seed: int, teacher=None, label: str = "prune", stats=None) -> PrunedPoint:
     """Zero weights of ``model`` in place by ``recipe``, then recover with ``recovery`` (None: no fine-tuning).
 
-    ``stats``: the model's ``recipe.input_stats`` on this recipe's calibration sample, if already collected.
+    ``stats``: the model's ``recipe.calibration_stats`` on this recipe's calibration sample, if already collected.
     """
     started = time.perf_counter()
     epochs = recovery.recipe.epochs if recovery is not None else 0

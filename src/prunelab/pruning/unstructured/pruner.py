@@ -26,8 +26,8 @@ def prunable_variables(model, groups) -> dict[str, tf.Variable]:
 class Pruner:
     """Keeps one mask per prunable variable; masks change only when the schedule says so.
 
-    Rules in ``NEEDS_CALIBRATION`` (Wanda) need ``stats`` from
-    ``calibration.collect_input_stats``; ``n_m=(n, m)`` asks for N:M masks instead of ``scope``.
+    Rules in ``NEEDS_CALIBRATION`` (Wanda, SNIP) need ``stats`` collected on a calibration sample;
+    ``n_m=(n, m)`` asks for N:M masks instead of ``scope``.
     """
 
     def __init__(self, variables: dict[str, tf.Variable], scoring_rule: str, scope: str, schedule, stats=None,
@@ -54,9 +54,17 @@ class Pruner:
         if sparsity is not None:
             self.prune_to(sparsity)
 
+    def gradient_accumulators(self) -> list[tuple[tf.Variable, tf.Variable]]:
+        """(weight, sum) pairs into which each training step adds −w·∂L/∂w; none unless a rule reads them."""
+        return []
+
+    def current_stats(self):
+        """What the scoring rule reads besides the weights, as of now."""
+        return self.stats
+
     def prune_to(self, sparsity: float) -> None:
         weights = {name: v.numpy() for name, v in self.variables.items()}
-        keep = select_masks(self.score(weights, self.stats), sparsity, self.scope, n_m=self.n_m)
+        keep = select_masks(self.score(weights, self.current_stats()), sparsity, self.scope, n_m=self.n_m)
         for name, variable in self.variables.items():
             self.masks[name].assign(keep[name].astype(np.float32))
             variable.assign(weights[name] * keep[name])

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from prunelab.data.batching import Encoded
 from prunelab.params import PruneSpec
 from prunelab.pruning.unstructured import methods
-from prunelab.pruning.unstructured.calibration import collect_input_stats
 from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
 from prunelab.pruning.unstructured.schedules import make_schedule
 from prunelab.pruning.unstructured.scores import NEEDS_CALIBRATION
@@ -53,15 +52,15 @@ class Recipe:
         return record
 
 
-def input_stats(model, spec: Recipe, calibration: Encoded):
-    """What a calibrated scoring rule (Wanda) reads: the inputs of every kernel ``spec`` targets."""
-    return collect_input_stats(model, prunable_variables(model, spec.targets), calibration)
+def calibration_stats(model, spec: Recipe, calibration: Encoded):
+    """What a calibrated scoring rule (``scores.NEEDS_CALIBRATION``) reads of every kernel ``spec`` targets."""
+    return methods.load(spec.method).collect_stats(model, prunable_variables(model, spec.targets), calibration)
 
 
 def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int, stats=None) -> Pruner:
     """A Pruner for ``spec``, by its method's module (``methods``).
 
-    ``stats``: ``input_stats`` of this model on ``calibration``, when already collected (the sweep's
+    ``stats``: ``calibration_stats`` of this model on ``calibration``, when already collected (the sweep's
     points all start from the same baseline, so one collection serves them all).
     """
     variables = prunable_variables(model, spec.targets)
