@@ -104,6 +104,8 @@ class StructuredSpec(Spec):
     """The structured model: heads and FFN neurons removed to a FLOPs target, and its own recovery."""
 
     flops_target: Annotated[float, Field(gt=0.0, le=1.0)]
+    # width: heads and FFN neurons from every layer (Kwon et al. 2022); depth: whole layers (LayerDrop's question)
+    criterion: Literal["width", "depth"] = "width"
     importance_sentences: PositiveInt
     score: Literal["fisher", "taylor"] = "fisher"
     reference_length: Annotated[float, Field(gt=0.0)] = 25.0

@@ -65,7 +65,7 @@ def select_plan(importance: Importance, config, flops_target: float, seq_len: fl
     kept_neurons = _by_layer(n_layers, mandatory_neurons + neuron_order[:m])
     dropped = [i for i in range(n_layers) if allow_layer_removal and not kept_heads[i] and not kept_neurons[i]]
     plan = StructuredPlan(kept_heads, kept_neurons, dropped)
-    return plan, _report(plan, config, seq_len, flops_target) | {"min_fraction": min_fraction}
+    return plan, plan_report(plan, config, seq_len, flops_target) | {"min_fraction": min_fraction}
 
 
 def _floor_and_rest(scores: np.ndarray, at_least: int) -> tuple[list, list]:
@@ -104,7 +104,7 @@ def _by_layer(n_layers: int, units: list[tuple[int, int]]) -> list[list[int]]:
     return kept
 
 
-def _report(plan: StructuredPlan, config, seq_len: float, flops_target: float) -> dict:
+def plan_report(plan: StructuredPlan, config, seq_len: float, flops_target: float) -> dict:
     """The plan's FLOPs against the dense encoder's, and the units it keeps per layer."""
     flops, dense = plan_flops(plan, config, seq_len), dense_encoder_flops(config, seq_len)
     return {
