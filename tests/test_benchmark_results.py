@@ -75,8 +75,13 @@ def run(name, artifacts, aa=None):
 
 
 def test_runs_combine_into_one_record_each_figure_from_the_run_that_measured_it():
+    # The baseline's int8 file, timed again beside the pruned one for their same-variant ratio.
+    pruned = run("pruned", ["pruned", "pruned_int8_litert", "baseline_int8_litert"])
+    pruned["against_baseline_litert"] = {"pruned_int8_litert": {"reference": "baseline_int8_litert"}}
     combined = combine({"baseline": run("baseline", ["baseline_copy", "baseline_int8_litert"], aa={"passed": True}),
-                        "pruned": run("pruned", ["pruned", "pruned_int8_litert"])})
+                        "pruned": pruned})
+    assert combined["artifacts"]["baseline_int8_litert"] == {"from": "baseline"}
+    assert combined["against_baseline_litert"] == pruned["against_baseline_litert"]
     assert combined["aa"] == {"passed": True}
     assert list(combined["artifacts"]) == ["baseline", "baseline_copy", "baseline_int8_litert", "pruned",
                                            "pruned_int8_litert"]
@@ -85,5 +90,19 @@ def test_runs_combine_into_one_record_each_figure_from_the_run_that_measured_it(
     assert set(combined["against_baseline"]) == {"baseline_int8_litert", "pruned", "pruned_int8_litert"}
     assert [(r["artifact"], r["run"]) for r in combined["by_length"]].count(("baseline", "baseline")) == 1
     assert ("baseline", "pruned") not in [(r["artifact"], r["run"]) for r in combined["by_length"]]
-    assert combined["runs"]["pruned"] == {"machine": {"elapsed_s": 6}, "artifacts": ["baseline", "pruned",
-                                                                                   "pruned_int8_litert"]}
+    assert combined["runs"]["pruned"] == {"machine": {"elapsed_s": 6}, "artifacts": [
+        "baseline", "pruned", "pruned_int8_litert", "baseline_int8_litert"]}
+
+
+def test_a_models_litert_file_is_compared_with_the_baselines_file_of_the_same_variant():
+    from prunelab.measurement.benchmark.results import against_same_variant
+
+    rounds = np.linspace(0.9, 1.1, 12)
+    sets = [InputSet("batch1", 1, None, [ONE])]
+    timings = {"baseline": {"batch1": 8 * rounds}, "baseline_int8_litert": {"batch1": 2 * rounds},
+               "structured": {"batch1": 4 * rounds}, "structured_int8_litert": {"batch1": 1 * rounds},
+               "structured_fp32_litert": {"batch1": 3 * rounds}}
+    compared = against_same_variant(timings, sets, seed=0)
+    assert list(compared) == ["structured_int8_litert"]  # no baseline fp32 file was timed
+    assert compared["structured_int8_litert"]["reference"] == "baseline_int8_litert"
+    assert compared["structured_int8_litert"]["batch1"]["ratio"] == pytest.approx(2.0)

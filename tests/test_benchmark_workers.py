@@ -134,9 +134,10 @@ def test_find_artifacts_lists_the_baseline_the_model_and_its_litert_files(tmp_pa
     found = find_artifacts(tmp_path, "baseline")
     assert list(found) == ["baseline", "baseline_copy", "baseline_fp32_litert", "baseline_int8_litert"]
     assert found["baseline"] == found["baseline_copy"] == tmp_path / "baseline" / "saved_model"
-    found = find_artifacts(tmp_path, "structured")
-    assert list(found) == ["baseline", "structured", "structured_int8_litert"]
+    found = find_artifacts(tmp_path, "structured")  # with the baseline's file of its own variant, int8
+    assert list(found) == ["baseline", "structured", "structured_int8_litert", "baseline_int8_litert"]
     assert found["structured_int8_litert"] == tmp_path / "deploy" / "structured" / "int8.tflite"
+    assert found["baseline_int8_litert"] == tmp_path / "deploy" / "baseline" / "int8.tflite"
     assert list(find_artifacts(tmp_path, "pruned")) == ["baseline", "pruned"]
     with pytest.raises(UserError, match="one of baseline, pruned, structured"):
         find_artifacts(tmp_path, "sparse")

@@ -37,6 +37,24 @@ def against_reference(timings: dict, sets: list[InputSet], name: str, seed: int)
     return {s.name: ratio(timings[REFERENCE][s.name], timings[name][s.name], seed) for s in sets}
 
 
+def litert_name(model: str, variant: str) -> str:
+    return f"{model}_{variant}_litert"
+
+
+def against_same_variant(timings: dict, sets: list[InputSet], seed: int) -> dict:
+    """Each pruned model's LiteRT file against the baseline's file of the same variant, where both were timed:
+    ``{artifact: {setting: ratio}}`` (for ``structured_int8_litert``, against ``baseline_int8_litert``)."""
+    compared = {}
+    for name in timings:
+        model, _, rest = name.partition("_")
+        variant = rest.removesuffix("_litert")
+        reference = litert_name(REFERENCE, variant)
+        if model != REFERENCE and rest.endswith("_litert") and reference in timings:
+            compared[name] = {"reference": reference, **{s.name: ratio(timings[reference][s.name],
+                                                                       timings[name][s.name], seed) for s in sets}}
+    return compared
+
+
 def by_length_rows(timings: dict, sets: list[InputSet], seed: int) -> list[dict]:
     """One row an artifact, batch and length; against the baseline too (the baseline's own row: 1.0)."""
     rows = []
@@ -95,12 +113,17 @@ def combine(runs: dict[str, dict]) -> dict:
     """
     own = runs[REFERENCE]
     combined = {"settings": own["settings"], "machine": own["machine"], "aa": own["aa"],
-                "artifacts": dict(own["artifacts"]), "against_baseline": {}, "by_length": list(own["by_length"]),
+                "artifacts": dict(own["artifacts"]), "against_baseline": {}, "against_baseline_litert": {},
+                "by_length": list(own["by_length"]),
                 "runs": {model: {"machine": run["machine"], "artifacts": list(run["artifacts"])}
                          for model, run in runs.items()}}
     for model, run in runs.items():
-        combined["against_baseline"].update(run["against_baseline"])
+        # The baseline's own files, timed again beside another model for the same-variant ratios, keep the
+        # baseline run's figures.
+        mine = {n: a for n, a in run["artifacts"].items() if n.startswith(model + "_") or n == model}
+        combined["against_baseline"].update({n: r for n, r in run["against_baseline"].items() if n in mine})
+        combined["against_baseline_litert"].update(run.get("against_baseline_litert", {}))
         if model != REFERENCE:
-            combined["artifacts"].update({n: a for n, a in run["artifacts"].items() if n != REFERENCE})
-            combined["by_length"] += [row for row in run["by_length"] if row["artifact"] != REFERENCE]
+            combined["artifacts"].update(mine)
+            combined["by_length"] += [row for row in run["by_length"] if row["artifact"] in mine]
     return combined

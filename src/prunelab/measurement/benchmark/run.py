@@ -35,7 +35,9 @@ LENGTH_PASSES = 1
 
 
 def find_artifacts(models: Path, model: str) -> dict[str, Path]:
-    """The baseline, ``model``'s SavedModel (for the baseline: its A/A copy), then each of its LiteRT files."""
+    """The baseline, ``model``'s SavedModel (for the baseline: its A/A copy), then each of its LiteRT files and,
+    for another model, the baseline's LiteRT file of each of those variants: what pruning adds to a runtime
+    and a quantization a user would take anyway is measured in the same rounds."""
     if model not in SAVED_MODELS:
         raise UserError(f"benchmark needs a model name, one of {', '.join(SAVED_MODELS)}: "
                         "python stages/benchmark.py MODEL")
@@ -44,6 +46,9 @@ def find_artifacts(models: Path, model: str) -> dict[str, Path]:
              results.COPY if model == results.REFERENCE else model: models / SAVED_MODELS[model]}
     for path in sorted((models / "deploy" / model).glob("*.tflite")):
         found[f"{model}_{path.stem}_litert"] = path
+        same_variant = models / "deploy" / results.REFERENCE / path.name
+        if model != results.REFERENCE and same_variant.is_file():
+            found[results.litert_name(results.REFERENCE, path.stem)] = same_variant
     return found
 
 
@@ -105,6 +110,7 @@ def assemble(timings: dict, loaded: dict, artifacts: dict, inputs: Inputs, spec,
             for name in artifacts
         },
         "against_baseline": {name: results.against_reference(timings, inputs.main, name, seed) for name in compared},
+        "against_baseline_litert": results.against_same_variant(timings, inputs.main, seed),
         "aa": aa,
         "by_length": results.by_length_rows(timings, inputs.by_length, seed),
     }
