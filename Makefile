@@ -62,6 +62,17 @@ seeds: setup
 	python -m prunelab.seeds --wait
 	dvc repro --force --single-item report
 
+# The sparsity frontier (src/prunelab/frontier.py): one DVC experiment a point of params.yaml's frontier section,
+# each the main run's stages with the point's overrides; points already run from this commit are not queued
+# again. The experiments are gathered into metrics/frontier.json, which the report reads.
+# Split across machines with `python -m prunelab.frontier queue --only magnitude wanda` (docs/sharing.md).
+.PHONY: frontier
+frontier: setup
+	python -m prunelab.frontier queue $(if $(ONLY),--only $(ONLY))
+	dvc queue start -j 1
+	python -m prunelab.frontier gather --wait
+	dvc repro --force --single-item report
+
 # Training and inference throughput of the base model on the training subset, against this CPU's
 # matrix-product roofline (needs data/prepared and models/base: `make repro` or `dvc pull` first).
 # Try a setting in minutes: `TF_ENABLE_ONEDNN_OPTS=0 make bench`, `make bench ARGS="--buckets 16,32,64,128"`,

@@ -191,6 +191,18 @@ class SweepSpec(Spec):
         return self
 
 
+class FrontierSpec(Spec):
+    """``make frontier``: a DVC experiment a point, pruned and recovered by the main run's own stages."""
+
+    methods: dict[Method, Scope]  # each unstructured method and the scope it ranks within
+    sparsities: list[Fraction]
+    flops_targets: list[Annotated[float, Field(gt=0.0, le=1.0)]]
+    criteria: list[Literal["width", "depth"]]
+    # Every point's recovery: keys of prune.recovery (and structured.recovery), dotted below it, with the value
+    # every point takes: the same budget for every method, so that they compare.
+    recovery: dict[str, int | float | str] = {}
+
+
 class EvaluateSpec(Spec):
     batch_size: PositiveInt = 32
 
@@ -230,10 +242,24 @@ class Params(Spec):
     prune: PruneSpec
     structured: StructuredSpec
     sweep: SweepSpec
+    frontier: FrontierSpec | None = None
     evaluate: EvaluateSpec = EvaluateSpec()
     benchmark: BenchmarkSpec = BenchmarkSpec()
     deploy: DeploySpec = DeploySpec()
     report: ReportSpec = ReportSpec()
+
+    @model_validator(mode="after")
+    def _frontier_recovery_is_a_recovery(self):
+        if self.frontier is None:
+            return self
+        for section, recovery in (("prune", self.prune.recovery), ("structured", self.structured.recovery)):
+            try:
+                with_overrides(recovery, self.frontier.recovery)
+            except ValidationError as err:
+                error = err.errors()[0]
+                raise ValueError(f"frontier.recovery does not make {section}.recovery a recovery: "
+                                 f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}") from None
+        return self
 
     @model_validator(mode="after")
     def _buckets_end_at_max_length(self):
@@ -246,6 +272,20 @@ class Params(Spec):
         if too_long:
             raise ValueError(f"benchmark.lengths {too_long} exceed model.max_length ({self.model.max_length})")
         return self
+
+
+def with_overrides(recipe: FineTuneSpec, overrides: dict) -> FineTuneSpec:
+    """``recipe`` with each dotted key of ``overrides`` (``epochs``, ``distill.transfer_size``) set."""
+    raw = recipe.model_dump()
+    for key, value in overrides.items():
+        *parents, last = key.split(".")
+        node = raw
+        for part in parents:
+            node = node.setdefault(part, {})  # an unknown section stays, for the schema to refuse by name
+            if not isinstance(node, dict):
+                raise ParamsError(f"frontier.recovery: {key} sets a key inside {part}, which is not a section")
+        node[last] = value
+    return FineTuneSpec.model_validate(raw)
 
 
 def parse_n_m(text: str, key: str = "N:M pattern") -> tuple[int, int]:

@@ -14,14 +14,13 @@ pipeline can resolve.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from prunelab.experiments import exp_show, experiments, lookup, wait_for_queue
 from prunelab.files import read_json, write_json
 
 # What the summary and the report give per seed: (label, metrics file, path of keys into it). The headline
@@ -52,42 +51,6 @@ def measures(metrics: dict[str, dict]) -> dict[str, float | None]:
 
 def measure_files() -> list[str]:
     return list(dict.fromkeys(path for _, path, _ in MEASURES))
-
-
-def experiments(exp_show: list) -> dict[str, dict]:
-    """Every finished run in ``dvc exp show --json`` output that has metrics: name → {"seed", "metrics"}.
-
-    An experiment still queued or running (or one that failed) has no commit of its own yet:
-    dvc shows it with its own params but the workspace's metrics, so it is left out.
-    """
-    found = {}
-
-    def visit(node):
-        if isinstance(node, dict):
-            data = node.get("data")
-            finished = isinstance(data, dict) and data.get("rev") == node.get("rev")
-            if finished and data.get("metrics") and data.get("params"):
-                params = data["params"].get("params.yaml", {}).get("data", {})
-                metrics = {path: entry.get("data", {}) for path, entry in data["metrics"].items()}
-                found[node.get("name") or node.get("rev")] = {"seed": params.get("seed"), "params": params,
-                                                              "metrics": metrics}
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(exp_show)
-    return found
-
-
-def lookup(metrics: dict, path: str, keys: tuple) -> float | None:
-    value = metrics.get(path)
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return float(value)
 
 
 def summary(runs: dict[str, dict]) -> list[dict]:
@@ -127,14 +90,6 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def wait_for_queue(poll_seconds: float = 30.0) -> None:
-    while True:
-        status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
-        if not any(state in status for state in ("Queued", "Running")):
-            return
-        time.sleep(poll_seconds)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait", action="store_true", help="wait until the DVC experiment queue is empty")
@@ -143,11 +98,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.wait:
         wait_for_queue()
-    shown = subprocess.run(["dvc", "exp", "show", "--json", "--rev", args.rev], capture_output=True, text=True)
-    if shown.returncode != 0:  # e.g. an unknown --rev: dvc's own last line says which
-        last = (shown.stderr.strip().splitlines() or ["(no message)"])[-1]
-        sys.exit(f"error: dvc exp show --rev {args.rev}: {last}")
-    runs = experiments(json.loads(shown.stdout))
+    runs = experiments(exp_show(args.rev))
     commit = subprocess.run(["git", "rev-parse", args.rev], capture_output=True, text=True, check=True).stdout.strip()
     write_json(RECORD, record(runs, commit))
     print(markdown(summary(runs)))
