@@ -4,10 +4,11 @@ from pathlib import Path
 
 from prunelab import stage
 from prunelab.files import read_csv, read_json, write_csv
+from prunelab.frontier import read_record as read_frontier
 from prunelab.measurement.accuracy import accuracy_interval
 from prunelab.measurement.benchmark.results import combine
 from prunelab.reporting import figures as draw
-from prunelab.reporting.context import build_context, latency_points, sweep_curves
+from prunelab.reporting.context import build_context, frontier_curves, latency_points, sweep_curves
 from prunelab.reporting.provenance import provenance
 from prunelab.reporting.render import render
 from prunelab.seeds import measure_files, measures, read_record
@@ -28,6 +29,7 @@ def main(params):
     m["sparsity_per_kernel"] = {"pruned": read_json("metrics/sparsity_per_kernel/pruned.json")}
     m["benchmark"] = combine({name: read_json(f"metrics/benchmark/{name}.json") for name in MODELS})
     m["seeds"], m["this_run"] = read_record(), measures({path: read_json(path) for path in measure_files()})
+    m["frontier"] = read_frontier()
     m["predictions"] = read_json("metrics/predictions/baseline.json")
     m["provenance"] = provenance()
     folder = OUT / "figures"
@@ -44,7 +46,9 @@ def main(params):
         "latency": draw.latency_figure(latency_points(m, params.benchmark.batch_size),
                                        [1, params.benchmark.batch_size], folder),
         "length": draw.length_figure(m["benchmark"]["by_length"], folder),
+        "frontier": draw.frontier_figure(frontier_curves(m["frontier"]), curves, baseline["accuracy"], folder),
     }
+    figures = {name: path for name, path in figures.items() if path is not None}  # the frontier's, without one
     write_csv(OUT / "plots" / "sweep.csv", [{"method": method, "sparsity": p["x"], "accuracy": p["accuracy"]}
                                             for method, points in curves.items() for p in points])
     render(build_context(m, params, figures), OUT)

@@ -71,7 +71,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
             "metrics/evaluation/pruned.json": {"accuracy": 0.85, "comparison": change,
                                                "sparsity": {"targeted_sparsity": 0.8}},
             "metrics/evaluation/baseline.json": {"accuracy": 0.862},
-            "metrics/prune.json": {"epochs_run": 3, "selection_accuracy": 0.86}}),
+            "metrics/prune.json": {"epochs_run": 3, "selection_accuracy": 0.86},
+            "metrics/train.json": {"selection_accuracy": 0.87}}),
         "frontier-depth-35": run("b", {}, {"criterion": "depth", "flops_target": 0.35}, {
             "metrics/evaluation/structured.json": {"accuracy": 0.84, "comparison": change},
             "metrics/evaluation/baseline.json": {"accuracy": 0.862},
@@ -87,7 +88,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
     assert magnitude | {"overrides": None} == {
         "name": "frontier-magnitude-80", "method": "magnitude", "kind": "unstructured", "sparsity": 0.8,
         "recovery_epochs": 3, "dev_accuracy": 0.85, "baseline_dev_accuracy": 0.862, "change_points": -1.2,
-        "change_ci95_points": [-2.5, 0.1], "selection_accuracy": 0.86, "overrides": None}
+        "change_ci95_points": [-2.5, 0.1], "selection_accuracy": 0.86, "baseline_selection_accuracy": 0.87,
+        "overrides": None}
     assert magnitude["overrides"] == ["prune.sparsity=0.8"]
     assert depth["method"] == "depth" and depth["sparsity"] == pytest.approx(0.6667, abs=1e-4)
     assert depth["speedups"]["int8_litert_vs_dense_int8_litert"] == {"batch1": {"ratio": 2.5, "ci95": [2.3, 2.7]}}

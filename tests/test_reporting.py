@@ -17,7 +17,7 @@ MACHINE = {"cpu": "test CPU", "cores": 2, "other_processes_cpu_cores": 0.05, "el
            "top_other_processes": [], "load_average_before": [0.1, 0, 0], "load_average_after": [1.9, 0, 0]}
 
 
-FIGURES = ("latency", "length", "training", "sparsity", "units", "sweep")
+FIGURES = ("latency", "length", "training", "sparsity", "units", "sweep", "frontier")
 
 
 def rendered(m, tmp_path, params=PARAMS):
@@ -116,6 +116,7 @@ def metrics():
         "predictions": {"split": "dev", "labels": labels, "predictions": baseline_predictions},
         "provenance": {"commit": "0123456789", "uncommitted": False, "rendered": "2026-12-04 19:00 UTC"},
         "seeds": {"commit": None, "runs": []},
+        "frontier": None,
         "this_run": {"baseline dev accuracy": 0.8681, "pruned change (points)": -0.92,
                      "structured TF speed-up, batch 1": 1.33},
         "sweep": {"magnitude": [{"accuracy": 0.85, "sentences": 872, "sparsity": {"parameters": 1000,
@@ -349,3 +350,28 @@ def test_the_speed_note_deployment_gate_and_sweep_note_carry_their_figures(tmp_p
         params = PARAMS.model_copy(update={"sweep": PARAMS.sweep.model_copy(update={"recovery": recovery})})
         _, text = rendered(m, tmp_path, params)
         assert f"Every point starts from the fine-tuned baseline and is pruned once {wording}, measured" in text
+
+
+def frontier_point(method, sparsity, change, selection, kind="unstructured"):
+    point = {"name": f"frontier-{method}-{round(sparsity * 100)}", "method": method, "kind": kind,
+             "sparsity": sparsity, "recovery_epochs": 2, "dev_accuracy": 0.86 + change / 100,
+             "baseline_dev_accuracy": 0.86, "change_points": change, "change_ci95_points": [change - 1, change + 1],
+             "selection_accuracy": selection, "baseline_selection_accuracy": 0.87, "overrides": []}
+    if kind == "structured":
+        ratio_ = ratio(2.4, 2.2, 2.6)
+        point |= {"flops_fraction": 1 - sparsity, "speedups": {"int8_litert_vs_dense_int8_litert": {
+            "batch1": ratio_, "batch32": ratio_}}}
+    return point
+
+
+def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_selection_set(tmp_path):
+    m = metrics()
+    assert "recovered frontier" not in rendered(m, tmp_path)[0]  # no `make frontier` record: no section
+    m["frontier"] = {"commit": "abcdef0123456789", "points": [
+        frontier_point("magnitude", 0.8, -1.2, 0.860), frontier_point("magnitude", 0.9, -2.9, 0.850),
+        frontier_point("width", 0.65, -0.8, 0.866, kind="structured")]}
+    _, text = rendered(m, tmp_path)
+    # magnitude 90% is 2 selection points below the baseline's 0.87, beyond the 1.5 of deploy.recommend_within_points
+    assert "magnitude 80% (−1.20 dev points); width 35.0% of the FLOPs (−0.80 dev points)." in text
+    assert "| width | 35.0% of the encoder FLOPs | 0.8520 |" in text
+    assert "faster: 2.40× (95% CI 2.20–2.60) |" in text

@@ -23,12 +23,13 @@ import copy
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
 from prunelab.errors import ParamsError
 from prunelab.experiments import exp_show, experiments, lookup, wait_for_queue
-from prunelab.files import write_json
+from prunelab.files import read_json, write_json
 from prunelab.params import GRADUAL_METHODS, PARAMS_FILE, Params, load_params, parse_params
 
 RECORD = "metrics/frontier.json"
@@ -154,6 +155,7 @@ def gather(runs: dict[str, dict], committed: dict) -> list[dict]:
             "change_points": change.get("points"),
             "change_ci95_points": change.get("ci95_points"),
             "selection_accuracy": record.get("selection_accuracy"),
+            "baseline_selection_accuracy": lookup(metrics, "metrics/train.json", ("selection_accuracy",)),
             "overrides": overrides(params, committed),
         }
         if structured:
@@ -197,6 +199,11 @@ def _leaves(tree: dict, prefix: str = "") -> dict:
 
 def _yaml_value(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def read_record(path: str = RECORD) -> dict | None:
+    """The gathered frontier; None before `make frontier` has run (the report then leaves its section out)."""
+    return read_json(path) if Path(path).is_file() else None
 
 
 def committed_params(rev: str) -> dict:

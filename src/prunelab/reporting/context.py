@@ -47,6 +47,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "recommendation": chosen,
         "recommend_within_points": params.deploy.recommend_within_points,
         "seeds": seed_summary(m["seeds"], m["this_run"], params),
+        "frontier": frontier_facts(m["frontier"], params),
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
         "models": model_rows(evaluation, benchmark, selection, batch),
@@ -201,6 +202,43 @@ def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
                          "parameters": f"{p['sparsity']['nonzero_parameters']:,}",
                          "recovery": "yes" if run["recovery"] else "no"})
     return rows
+
+
+def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
+    """The recovered frontier for the report: a row a point, and per method the furthest point whose
+    selection-set accuracy stays within ``deploy.recommend_within_points`` of the baseline's (chosen on the
+    selection set; its dev change is reported beside it). None without ``make frontier``'s record."""
+    if not frontier or not frontier["points"]:
+        return None
+    within = params.deploy.recommend_within_points
+    rows, furthest = [], {}
+    for p in frontier["points"]:
+        structured = p["kind"] == "structured"
+        speed = p.get("speedups", {}).get("int8_litert_vs_dense_int8_litert", {})
+        rows.append({"method": p["method"], "setting": (f"{p['flops_fraction']:.1%} of the encoder FLOPs" if structured
+                                                        else f"{p['sparsity']:.0%} sparse"),
+                     "change": change_text({"points": p["change_points"], "ci95_points": p["change_ci95_points"]}),
+                     "accuracy": f"{p['dev_accuracy']:.4f}", "selection": f"{p['selection_accuracy']:.4f}",
+                     "epochs": p["recovery_epochs"],
+                     "speed1": speed_text(speed["batch1"]) if "batch1" in speed else "–",
+                     "speed_batched": (speed_text(speed[f"batch{params.benchmark.batch_size}"])
+                                       if f"batch{params.benchmark.batch_size}" in speed else "–")})
+        gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
+        if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
+            furthest[p["method"]] = p
+    return {"rows": rows, "commit": frontier["commit"][:10], "within": f"{within:g}",
+            "furthest": [{"method": method, "setting": (f"{p['flops_fraction']:.1%} of the FLOPs"
+                                                        if p["kind"] == "structured" else f"{p['sparsity']:.0%}"),
+                          "change": number(p["change_points"], signed=True)} for method, p in furthest.items()]}
+
+
+def frontier_curves(frontier: dict | None) -> dict[str, list[dict]]:
+    """Each method's recovered points for the frontier figure: sparsity (structured: 1 − FLOPs kept) and change."""
+    curves: dict[str, list[dict]] = {}
+    for p in (frontier or {}).get("points", []):
+        curves.setdefault(p["method"], []).append({"x": p["sparsity"], "change": p["change_points"],
+                                                   "ci": p["change_ci95_points"]})
+    return {method: sorted(points, key=lambda q: q["x"]) for method, points in curves.items()}
 
 
 def sweep_curves(sweep: dict[str, list[dict]]) -> dict[str, list[dict]]:

@@ -95,6 +95,35 @@ def sweep_figure(curves: dict[str, list[dict]], baseline: dict, folder: Path) ->
     return _save(fig, folder, "accuracy_vs_sparsity")
 
 
+def frontier_figure(recovered: dict[str, list[dict]], one_shot: dict[str, list[dict]], baseline_accuracy: float,
+                    folder: Path) -> Path | None:
+    """Change in dev accuracy against sparsity: each method recovered (solid, with paired 95% intervals) beside
+    the same method pruned once without fine-tuning (dashed, from the sweep), in the same colour."""
+    if not recovered:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    colours = {method: f"C{i}" for i, method in enumerate(dict.fromkeys([*recovered, *one_shot]))}
+    for method, points in recovered.items():
+        x, y = [p["x"] for p in points], [p["change"] for p in points]
+        errors = [[p["change"] - p["ci"][0] for p in points], [p["ci"][1] - p["change"] for p in points]]
+        ax.errorbar(x, y, yerr=errors, marker="o", capsize=3, color=colours[method], label=f"{method}, recovered")
+    for method, points in one_shot.items():
+        name = "width" if method == "structured" else method
+        ax.plot([p["x"] for p in points], [100 * (p["accuracy"] - baseline_accuracy) for p in points],
+                linestyle="--", marker=".", alpha=0.6, color=colours.get(name, colours[method]),
+                label=f"{name}, one-shot")
+    ax.axhline(0, color="k", linewidth=1)
+    for limit in (-1.0, -1.5, -3.0):
+        ax.axhline(limit, color="0.6", linewidth=0.8, linestyle=":")
+    low = min([p["ci"][0] for points in recovered.values() for p in points] + [-5.0])
+    ax.set(ylim=(max(low - 1, -20), 2), xlabel="sparsity of the targeted kernels (structured: 1 − fraction of "
+           "encoder FLOPs kept)", ylabel="change in SST-2 dev accuracy (points)",
+           title="How far each method prunes: recovered, and pruned once")
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    return _save(fig, folder, "frontier")
+
+
 MODEL_COLOURS = {"baseline": "C0", "pruned": "C1", "structured": "C2"}
 RUNTIME_MARKERS = {"TF SavedModel": "s", "LiteRT fp32": "o", "LiteRT fp16": "D", "LiteRT int8": "^"}
 
