@@ -42,7 +42,7 @@ QUICK = {
     "data": {"train_size": 512, "selection_size": 128},
     "model": {"max_length": 64},
     "train": {"epochs": 2},
-    "prune": {"frequency": 1, "calibration_size": 32, "recovery": {"epochs": 1}},
+    "prune": {"frequency": 1, "calibration_size": 32, "recovery": {"epochs": 1, "distill": {"transfer_size": 512}}},
     "structured": {"importance_sentences": 32, "recovery": {"epochs": 1}},
     "sweep": {"sparsities": [0.5], "flops_targets": [0.5]},
     "deploy": {"variants": ["int8"]},
