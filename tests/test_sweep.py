@@ -48,15 +48,18 @@ def test_wanda_points_share_one_calibration_and_match_pruning_each_alone(monkeyp
         assert point["sparsity"]["targeted_sparsity"] == measured["sparsity"]["targeted_sparsity"]
 
 
-def test_structured_points_keep_their_flops_budget_and_start_from_the_baseline():
-    model = tiny_model("bert")
+@pytest.mark.parametrize("criterion", ["width", "depth"])
+def test_structured_points_keep_their_flops_budget_and_start_from_the_baseline(criterion):
+    model = tiny_model("bert")  # two layers: depth keeps one at either target
     before = [v.numpy().copy() for v in model.weights]
     data = {"train": random_encoded(32, seed=1), "selection": random_encoded(16, seed=2),
             "dev": random_encoded(24, seed=3)}
-    spec = StructuredSpec(flops_target=0.5, importance_sentences=8, recovery={
+    spec = StructuredSpec(flops_target=0.5, criterion=criterion, importance_sentences=8, recovery={
         "epochs": 1, "batch_size": 8, "learning_rate": 1e-3, "warmup_ratio": 0.0, "weight_decay": 0.0})
     points = sweep_structured(model, spec, [0.5, 0.8], data, recovery=None, seed=0)
     for target, point in zip((0.5, 0.8), points):
         assert point["run"]["kind"] == "structured" and point["run"]["flops_fraction"] <= target
         assert point["split"] == "dev" and point["run"]["recovery"] is None
+        assert point["run"]["criterion"] == criterion
+        assert len(point["run"]["dropped_layers"]) == (1 if criterion == "depth" else 0)
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.weights))
