@@ -82,7 +82,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
                                                   "against_baseline_litert": {"structured_int8_litert": ratio}}}),
         "seed-1": run("c", {}, {}, {}),
     }
-    found = gather(runs, RAW)
+    found = gather(runs, RAW, read=lambda rev, path: next(r for r in runs.values() if r["rev"] == rev)[
+        "metrics"].get(path, {}))
     assert [p["name"] for p in found] == ["frontier-magnitude-80", "frontier-depth-35"]
     magnitude, depth = found
     assert magnitude | {"overrides": None} == {

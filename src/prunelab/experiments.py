@@ -50,6 +50,13 @@ def lookup(metrics: dict, path: str, keys: tuple) -> float | None:
     return float(value)
 
 
+def committed_json(rev: str, path: str) -> dict:
+    """A JSON metrics file as an experiment's commit holds it, whole: `dvc exp show` leaves out list values
+    (every interval), so figures with their intervals are read here. ``{}`` where the commit has no such file."""
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    return json.loads(shown.stdout) if shown.returncode == 0 else {}
+
+
 def exp_show(rev: str = "HEAD") -> list:
     """``dvc exp show --json`` of the experiments of commit ``rev``; an error exits naming what dvc said."""
     shown = subprocess.run(["dvc", "exp", "show", "--json", "--rev", rev], capture_output=True, text=True)

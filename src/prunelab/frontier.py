@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from prunelab.errors import ParamsError
-from prunelab.experiments import exp_show, experiments, lookup, wait_for_queue
+from prunelab.experiments import committed_json, exp_show, experiments, lookup, wait_for_queue
 from prunelab.files import read_json, write_json
 from prunelab.params import GRADUAL_METHODS, PARAMS_FILE, Params, load_params, parse_params
 
@@ -125,23 +125,26 @@ def queued_names() -> set[str]:
             if len(line.split()) > 2 and line.split()[1].startswith(PREFIX)}
 
 
-def gather(runs: dict[str, dict], committed: dict) -> list[dict]:
+def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[dict]:
     """Every finished frontier experiment as a point of metrics/frontier.json, unstructured first.
 
     ``committed``: the params.yaml of the commit the experiments ran from; a point's overrides are
-    the params it ran with that differ from those.
+    the params it ran with that differ from those. ``read(rev, path)``: a metrics file of an
+    experiment's commit.
     """
     found = []
     for name, run in runs.items():
         if not name.startswith(PREFIX):
             continue
-        metrics, params = run["metrics"], run["params"]
+        params = run["params"]
         # Every experiment's commit holds both models' metrics (one of them the workspace's); its name says
         # which one the point ran.
         structured = params["structured"]["criterion"] if name.split("-")[1] in STRUCTURED_CRITERIA else None
         model = "structured" if structured else "pruned"
-        evaluation = metrics.get(f"metrics/evaluation/{model}.json", {})
-        record = metrics.get(f"metrics/{'structured' if structured else 'prune'}.json", {})
+        files = [f"metrics/evaluation/{model}.json", f"metrics/{'structured' if structured else 'prune'}.json",
+                 "metrics/evaluation/baseline.json", "metrics/train.json", "metrics/benchmark/structured.json"]
+        metrics = {path: read(run["rev"], path) for path in files}
+        evaluation, record = metrics[files[0]], metrics[files[1]]
         change = evaluation.get("comparison", {}).get("accuracy_change", {})
         point = {
             "name": name,
