@@ -98,6 +98,8 @@ def contributions(against: dict, batch: int) -> dict[str, dict]:
 
 def split_rows(data: dict) -> list[dict]:
     roles = {"train": "fine-tuning and recovery", "selection": "every choice: epochs, recipes, gates, what to ship",
+             "pool": "the rest of the training file: recovery's transfer rows, learnt from the baseline's "
+                     "predictions alone",
              "dev": "the reported test set; nothing is chosen on it"}
 
     def share(value):
@@ -106,7 +108,8 @@ def split_rows(data: dict) -> list[dict]:
     return [{"split": split, "rows": data[split]["rows"], "role": role,
              "tokens": f"{data[split]['tokens_mean']:.1f}", "whole": share(data[split]["whole_sentence_fraction"]),
              "shares2": share(data[split]["shares_training_phrase_2_words"]),
-             "shares3": share(data[split]["shares_training_phrase_3_words"])} for split, role in roles.items()]
+             "shares3": share(data[split]["shares_training_phrase_3_words"])}
+            for split, role in roles.items() if split in data]
 
 
 def seed_summary(record: dict, this_run: dict[str, float | None], params: Params) -> dict | None:
