@@ -1,6 +1,6 @@
 import pytest
 
-from prunelab.seeds import experiments, markdown, read_record, record, summary
+from prunelab.seeds import default_recipe_runs, experiments, markdown, read_record, record, summary
 
 
 def run(name, seed, baseline, drop, speedup):
@@ -60,3 +60,12 @@ def test_an_unknown_rev_is_one_line_naming_it(monkeypatch):
 
 def test_no_record_yet_is_no_runs(tmp_path):
     assert read_record(str(tmp_path / "seeds.json")) == {"commit": None, "runs": []}
+
+
+def test_only_runs_of_the_default_recipe_count_as_seeds():
+    runs = experiments([{"rev": "abc", "experiments": [{"revs": [run("seed-1", 1, 0.860, -1.2, 1.5)]},
+                                                       {"revs": [run("buckets-s42", 42, 0.870, -0.6, 1.7)]}]}])
+    default = {"seed": 42, "train": {"bucket_lengths": [16, 32, 64, 128]}}
+    committed = {"rev-seed-1": {**default, "seed": 1},
+                 "rev-buckets-s42": {**default, "train": {"bucket_lengths": [8, 16, 128]}}}
+    assert set(default_recipe_runs(runs, default, committed.__getitem__)) == {"seed-1"}

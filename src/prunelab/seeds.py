@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from prunelab.experiments import exp_show, experiments, lookup, wait_for_queue
 from prunelab.files import read_json, write_json
@@ -98,11 +99,28 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.wait:
         wait_for_queue()
-    runs = experiments(exp_show(args.rev))
+    runs = default_recipe_runs(experiments(exp_show(args.rev)), committed_params(args.rev), committed_params)
     commit = subprocess.run(["git", "rev-parse", args.rev], capture_output=True, text=True, check=True).stdout.strip()
     write_json(RECORD, record(runs, commit))
     print(markdown(summary(runs)))
     print(f"wrote {RECORD}: `dvc repro --force --single-item report` puts it in the report (make seeds does)")
+
+
+def committed_params(rev: str) -> dict:
+    """params.yaml as commit ``rev`` holds it, read whole (`dvc exp show` leaves out list values)."""
+    return yaml.safe_load(subprocess.run(["git", "show", f"{rev}:params.yaml"], capture_output=True, text=True,
+                                         check=True).stdout)
+
+
+def default_recipe_runs(runs: dict[str, dict], default: dict, params_of) -> dict[str, dict]:
+    """The runs of the commit's own recipe at another seed: experiments that changed anything but the seed
+    (a decision's candidate, a frontier point) are not seeds of the default run. ``params_of(rev)`` reads a
+    run's params; the workspace is kept (its metrics are the committed run's)."""
+    def without_seed(params):
+        return {key: value for key, value in params.items() if key != "seed"}
+
+    return {name: run for name, run in runs.items()
+            if name == "workspace" or without_seed(params_of(run["rev"])) == without_seed(default)}
 
 
 def record(runs: dict[str, dict], commit: str) -> dict:
