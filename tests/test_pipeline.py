@@ -63,7 +63,9 @@ def test_repro_writes_every_output(workspace, first_run):
     assert set(runs["baseline"]["artifacts"]) == {"baseline", "baseline_copy", "baseline_int8_litert"}
     assert set(runs["structured"]["artifacts"]) == {"baseline", "structured", "structured_int8_litert",
                                                     "baseline_int8_litert"}
-    assert set(runs["pruned"]["against_baseline"]) == {"pruned", "pruned_int8_litert"} and runs["pruned"]["aa"] is None
+    assert set(runs["pruned"]["against_baseline"]) == {"pruned", "pruned_int8_litert", "baseline_int8_litert"}
+    assert runs["pruned"]["aa"] is None
+    assert set(runs["structured"]["against_baseline_litert"]) == {"structured_int8_litert"}
     aa = runs["baseline"]["aa"]["batch1"]
     assert aa["ci95"][0] <= aa["ratio"] <= aa["ci95"][1]
 
