@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import yaml
+
 
 def experiments(exp_show: list) -> dict[str, dict]:
     """Every finished run in ``dvc exp show --json`` output that has metrics: name → {"seed", "params",
@@ -55,6 +57,12 @@ def committed_json(rev: str, path: str) -> dict:
     (every interval), so figures with their intervals are read here. ``{}`` where the commit has no such file."""
     shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
     return json.loads(shown.stdout) if shown.returncode == 0 else {}
+
+
+def committed_params(rev: str) -> dict:
+    """params.yaml as commit ``rev`` holds it, read whole (`dvc exp show` leaves out list values)."""
+    shown = subprocess.run(["git", "show", f"{rev}:params.yaml"], capture_output=True, text=True, check=True)
+    return yaml.safe_load(shown.stdout)
 
 
 def exp_show(rev: str = "HEAD") -> list:

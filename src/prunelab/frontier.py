@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from prunelab.errors import ParamsError
-from prunelab.experiments import committed_json, exp_show, experiments, lookup, wait_for_queue
+from prunelab.experiments import committed_json, committed_params, exp_show, experiments, lookup, wait_for_queue
 from prunelab.files import read_json, write_json
 from prunelab.params import GRADUAL_METHODS, PARAMS_FILE, Params, load_params, parse_params
 
@@ -207,11 +207,6 @@ def _yaml_value(value) -> str:
 def read_record(path: str = RECORD) -> dict | None:
     """The gathered frontier; None before `make frontier` has run (the report then leaves its section out)."""
     return read_json(path) if Path(path).is_file() else None
-
-
-def committed_params(rev: str) -> dict:
-    shown = subprocess.run(["git", "show", f"{rev}:params.yaml"], capture_output=True, text=True, check=True)
-    return yaml.safe_load(shown.stdout)
 
 
 def main(argv=None) -> None:

@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from prunelab.experiments import exp_show, experiments, lookup, wait_for_queue
+from prunelab.experiments import committed_params, exp_show, experiments, lookup, wait_for_queue
 from prunelab.files import read_json, write_json
 
 # What the summary and the report give per seed: (label, metrics file, path of keys into it). The headline
@@ -104,12 +103,6 @@ def main(argv=None) -> None:
     write_json(RECORD, record(runs, commit))
     print(markdown(summary(runs)))
     print(f"wrote {RECORD}: `dvc repro --force --single-item report` puts it in the report (make seeds does)")
-
-
-def committed_params(rev: str) -> dict:
-    """params.yaml as commit ``rev`` holds it, read whole (`dvc exp show` leaves out list values)."""
-    return yaml.safe_load(subprocess.run(["git", "show", f"{rev}:params.yaml"], capture_output=True, text=True,
-                                         check=True).stdout)
 
 
 def default_recipe_runs(runs: dict[str, dict], default: dict, params_of) -> dict[str, dict]:
