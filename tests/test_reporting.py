@@ -376,4 +376,4 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     assert "| width | 35.0% of the encoder FLOPs | 0.8520 |" in text
     assert "faster: 2.40× (95% CI 2.20–2.60) |" in text
     m["frontier"]["points"].append(frontier_point("movement", 0.8, -4.0, 0.830))  # 4 selection points down
-    assert "(−0.80 dev points); movement (none of its points)." in rendered(m, tmp_path)[1]
+    assert "(−0.80 dev points). No point of movement stays within it." in rendered(m, tmp_path)[1]

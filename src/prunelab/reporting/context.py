@@ -229,17 +229,12 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
         gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
-    methods = dict.fromkeys(p["method"] for p in frontier["points"])
     return {"rows": rows, "commit": frontier["commit"][:10], "within": f"{within:g}",
-            "furthest": [_furthest(method, furthest.get(method)) for method in methods]}
-
-
-def _furthest(method: str, point: dict | None) -> dict:
-    if point is None:  # every point of the method lost more than the bound: said, not left out
-        return {"method": method, "setting": None, "change": None}
-    return {"method": method, "setting": (f"{point['flops_fraction']:.1%} of the FLOPs"
-                                          if point["kind"] == "structured" else f"{point['sparsity']:.0%}"),
-            "change": number(point["change_points"], signed=True)}
+            "furthest": [{"method": method, "setting": (f"{p['flops_fraction']:.1%} of the FLOPs"
+                                                        if p["kind"] == "structured" else f"{p['sparsity']:.0%}"),
+                          "change": number(p["change_points"], signed=True)} for method, p in furthest.items()],
+            # every point of these lost more than the bound: said, not left out
+            "beyond": [m for m in dict.fromkeys(p["method"] for p in frontier["points"]) if m not in furthest]}
 
 
 def frontier_curves(frontier: dict | None) -> dict[str, list[dict]]:

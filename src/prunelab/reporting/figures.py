@@ -121,7 +121,7 @@ def frontier_figure(recovered: dict[str, list[dict]], one_shot: dict[str, list[d
            title="How far each method prunes: recovered, and pruned once")
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
-    return _save(fig, folder, "frontier")
+    return _save(fig, folder, "frontier", layout=False)  # a second tight_layout would pull the axis over the legend
 
 
 MODEL_COLOURS = {"baseline": "C0", "pruned": "C1", "structured": "C2"}
