@@ -18,10 +18,10 @@ def _plain_log_axis(axis) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def _save(fig, folder: Path, name: str, layout: bool = True) -> Path:
+def _save(fig, folder: Path, name: str, legend_space: float = 0.0) -> Path:
+    """``legend_space``: the fraction of the figure's height kept free below the axes for a figure legend."""
     path = Path(folder) / f"{name}.png"
-    if layout:
-        fig.tight_layout()
+    fig.tight_layout(rect=(0, legend_space, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -119,9 +119,8 @@ def frontier_figure(recovered: dict[str, list[dict]], one_shot: dict[str, list[d
     ax.set(ylim=(max(low - 1, -20), 2), xlabel="sparsity of the targeted kernels (structured: 1 − fraction of "
            "encoder FLOPs kept)", ylabel="change in SST-2 dev accuracy (points)",
            title="How far each method prunes: recovered, and pruned once")
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8, frameon=False)
-    return _save(fig, folder, "frontier", layout=False)  # a second tight_layout would pull the axis over the legend
+    return _save(fig, folder, "frontier", legend_space=0.14)
 
 
 MODEL_COLOURS = {"baseline": "C0", "pruned": "C1", "structured": "C2"}
@@ -148,9 +147,8 @@ def latency_figure(points: list[dict], batch_sizes: list[int], folder: Path) -> 
     runtimes = [r for r in RUNTIME_MARKERS if any(p["runtime"] == r for p in points)]
     handles = ([Line2D([], [], color=MODEL_COLOURS[m], marker="o", linestyle="", label=m) for m in models]
                + [Line2D([], [], color="0.35", marker=RUNTIME_MARKERS[r], linestyle="", label=r) for r in runtimes])
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-    return _save(fig, folder, "accuracy_vs_latency", layout=False)
+    return _save(fig, folder, "accuracy_vs_latency", legend_space=0.1)
 
 
 def length_figure(rows: list[dict], folder: Path) -> Path:
