@@ -1,4 +1,5 @@
-"""Prune the fine-tuned baseline with the configured unstructured method, recover, export, record what ran."""
+"""Prune the fine-tuned baseline (movement: the pre-trained model while it is fine-tuned) with the configured
+unstructured method, recover distilled from the baseline, export, record what ran."""
 
 from pathlib import Path
 
@@ -13,15 +14,17 @@ from prunelab.training.fine_tune import TrainConfig
 from prunelab.training.teacher import load_teacher
 
 BASELINE = Path("models/baseline/checkpoint")
+START = {"baseline": BASELINE, "pretrained": Path("models/base")}
 
 
 def main(params):
     recovery = TrainConfig(params.prune.recovery, params.train.bucket_lengths, params.seed)
-    model, tokenizer = load_checkpoint(BASELINE)
+    recipe = Recipe.from_spec(params.prune)
+    model, tokenizer = load_checkpoint(START[recipe.starts_from])
     data = encode_prepared(tokenizer, "data/prepared", params.model.max_length, splits=("train", "selection"),
                           transfer_size=params.prune.recovery.distill.transfer_size)
     teacher = load_teacher(BASELINE.parent, data, recovery)
-    point = prune_unstructured(model, Recipe.from_spec(params.prune), data, recovery, params.seed, teacher)
+    point = prune_unstructured(model, recipe, data, recovery, params.seed, teacher)
     export_saved_model(point.model, Path("models/pruned"))
     write_csv("metrics/prune_steps.csv", point.steps)
     write_json("metrics/prune.json", point.record | {"epochs": point.epochs})

@@ -87,3 +87,11 @@ def test_the_closure_follows_imports_inside_functions_and_packages(tmp_path):
 def test_no_plot_names_a_metric_key_that_the_run_may_not_have():
     text = (REPO / "dvc.yaml").read_text()
     assert "latency_batch32_ms" not in text
+
+
+def test_every_stage_runs_the_code_of_its_own_copy_of_the_repository():
+    # `dvc exp run --queue` runs each experiment in a copy of the workspace; the editable install would
+    # otherwise import prunelab from the checkout the package was installed from, whatever it holds now.
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    commands = {name: stage.get("do", stage)["cmd"] for name, stage in stages.items()}
+    assert {name for name, cmd in commands.items() if not cmd.startswith("PYTHONPATH=$PWD/src python ")} == set()

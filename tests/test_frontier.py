@@ -71,7 +71,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
             "metrics/evaluation/pruned.json": {"accuracy": 0.85, "comparison": change,
                                                "sparsity": {"targeted_sparsity": 0.8}},
             "metrics/evaluation/baseline.json": {"accuracy": 0.862},
-            "metrics/prune.json": {"epochs_run": 3, "selection_accuracy": 0.86},
+            "metrics/prune.json": {"epochs_run": 3, "selection_accuracy": 0.86,
+                                   "epochs": [{"sentences": 6000}, {"sentences": 6000}, {"sentences": 6000}]},
             "metrics/train.json": {"selection_accuracy": 0.87}}),
         "frontier-depth-35": run("b", {}, {"criterion": "depth", "flops_target": 0.35}, {
             "metrics/evaluation/structured.json": {"accuracy": 0.84, "comparison": change},
@@ -88,10 +89,25 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
     magnitude, depth = found
     assert magnitude | {"overrides": None} == {
         "name": "frontier-magnitude-80", "method": "magnitude", "kind": "unstructured", "sparsity": 0.8,
-        "recovery_epochs": 3, "dev_accuracy": 0.85, "baseline_dev_accuracy": 0.862, "change_points": -1.2,
+        "recovery_epochs": 3, "recovery_rows_seen": 18000, "dev_accuracy": 0.85, "baseline_dev_accuracy": 0.862,
+        "change_points": -1.2,
         "change_ci95_points": [-2.5, 0.1], "selection_accuracy": 0.86, "baseline_selection_accuracy": 0.87,
         "overrides": None}
     assert magnitude["overrides"] == ["prune.sparsity=0.8"]
     assert depth["method"] == "depth" and depth["sparsity"] == pytest.approx(0.6667, abs=1e-4)
     assert depth["speedups"]["int8_litert_vs_dense_int8_litert"] == {"batch1": {"ratio": 2.5, "ci95": [2.3, 2.7]}}
     assert set(depth["overrides"]) == {"structured.criterion=depth", "structured.flops_target=0.35"}
+
+
+def test_points_at_or_above_the_longer_recoverys_sparsity_take_it_and_structured_points_do_not():
+    _, params = params_with(GRID | {"longer": {"from_sparsity": 0.8, "recovery": {"epochs": 5, "learning_rate": 2e-4}}})
+    found = {p.name: p.overrides for p in points(params)}
+    assert found["frontier-magnitude-50"][-2:] == ("prune.recovery.epochs=3",
+                                                   "prune.recovery.distill.transfer_size=100")
+    assert found["frontier-wanda-80"][-3:] == ("prune.recovery.epochs=5", "prune.recovery.distill.transfer_size=100",
+                                               "prune.recovery.learning_rate=0.0002")
+    assert "structured.recovery.epochs=3" in found["frontier-width-35"]
+    with pytest.raises(Exception, match="frontier.longer.from_sparsity is missing"):
+        params_with(GRID | {"longer": {"recovery": {"epochs": 5}}})
+    with pytest.raises(Exception, match="frontier.longer.recovery does not make prune.recovery a recovery: epochs"):
+        params_with(GRID | {"longer": {"from_sparsity": 0.8, "recovery": {"epochs": -1}}})

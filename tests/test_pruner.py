@@ -77,6 +77,25 @@ def test_movement_keeps_the_highest_sums_and_never_revives_a_pruned_weight():
     assert np.count_nonzero(weights["w"].numpy()) == 2
 
 
+def test_movement_scores_how_consistently_a_weight_moves_out_not_how_large_it_is():
+    import tensorflow as tf
+
+    from prunelab.pruning.unstructured.methods.movement import MovementPruner
+
+    # A large weight whose gradient flips sign every step, a small one pushed away from zero every step,
+    # and one pulled towards zero every step: the raw sum of −w·∂L/∂w would rank the large one first.
+    weight = tf.Variable([[100.0], [0.01], [0.01]])
+    pruner = MovementPruner({"w": weight}, "global", make_schedule("oneshot", 0.0, 0))
+    for step in range(20):
+        flip = 1.0 if step % 2 == 0 else -1.5
+        pruner.observe_gradients({id(weight): tf.constant([[flip], [-1.0], [1.0]])})
+    large, outward, inward = pruner.current_stats()["w"][:, 0]
+    assert outward > large > inward
+    assert -100.0 * sum(1.0 if step % 2 == 0 else -1.5 for step in range(20)) > 0.01 * 20  # the raw sum's order
+    pruner.prune_to(1 / 3)
+    assert pruner.masks["w"].numpy()[:, 0].tolist() == [1, 1, 0]
+
+
 def test_movement_is_fed_by_the_training_steps_and_reaches_its_sparsity(model):
     from prunelab.pruning.unstructured.methods.movement import MovementPruner
 

@@ -25,3 +25,13 @@ def test_every_method_prunes_to_the_target_through_prepare_pruner(overrides):
     if recipe.n_m:
         for name, variable in pruner.variables.items():
             check_n_m(variable.numpy(), *recipe.n_m, name=name)
+
+
+def test_movement_alone_starts_from_the_pretrained_model_and_the_record_says_so():
+    # Movement ranks by how fine-tuning moves each weight, which at the fine-tuned baseline is noise.
+    starts = {method: Recipe(**{**BASE_RECIPE, "method": method}).starts_from
+              for method in ("magnitude", "wanda", "sparsegpt", "snip", "movement")}
+    assert starts == {"magnitude": "baseline", "wanda": "baseline", "sparsegpt": "baseline", "snip": "baseline",
+                      "movement": "pretrained"}
+    movement = Recipe(**{**BASE_RECIPE, "method": "movement", "schedule": "gradual"})
+    assert movement.describe()["starts_from"] == "pretrained"

@@ -161,6 +161,10 @@ def test_recipes_are_worded_from_the_run_records():
     assert context["structured_recipe"].startswith(
         "Structured pruning to 49.9% of the encoder's FLOPs (target 50%): 40 of 72 attention heads and 4,600 of "
         "9,216 feed-forward neurons kept, ranked by Fisher importance")
+    movement = metrics()
+    movement["prune"] |= {"method": "movement", "starts_from": "pretrained"}
+    assert "all of them; the pre-trained model pruned gradually during 2 epochs" in build_context(
+        movement, PARAMS, {})["pruned_recipe"]
 
 
 def test_the_summary_gives_every_artifact_its_paired_change_and_speed_ups():
@@ -354,7 +358,8 @@ def test_the_speed_note_deployment_gate_and_sweep_note_carry_their_figures(tmp_p
 
 def frontier_point(method, sparsity, change, selection, kind="unstructured"):
     point = {"name": f"frontier-{method}-{round(sparsity * 100)}", "method": method, "kind": kind,
-             "sparsity": sparsity, "recovery_epochs": 2, "dev_accuracy": 0.86 + change / 100,
+             "sparsity": sparsity, "recovery_epochs": 2, "recovery_rows_seen": 40_000,
+             "dev_accuracy": 0.86 + change / 100,
              "baseline_dev_accuracy": 0.86, "change_points": change, "change_ci95_points": [change - 1, change + 1],
              "selection_accuracy": selection, "baseline_selection_accuracy": 0.87, "overrides": []}
     if kind == "structured":
@@ -374,6 +379,7 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     # magnitude 90% is 2 selection points below the baseline's 0.87, beyond the 1.5 of deploy.recommend_within_points
     assert "magnitude 80% (−1.20 dev points); width 35.0% of the FLOPs (−0.80 dev points)." in text
     assert "| width | 35.0% of the encoder FLOPs | 0.8520 |" in text
+    assert "| 0.8660 | 2 epochs, 40,000 rows |" in text
     assert "faster: 2.40× (95% CI 2.20–2.60) |" in text
     m["frontier"]["points"].append(frontier_point("movement", 0.8, -4.0, 0.830))  # 4 selection points down
     assert "(−0.80 dev points). No point of movement stays within it." in rendered(m, tmp_path)[1]

@@ -30,3 +30,11 @@ def test_gradual_pruning_during_fine_tuning_reaches_the_target(model):
     logged = [row["sparsity"] for row in steps]
     assert logged == sorted(logged) and logged[0] < 0.5
     assert pruner.sparsity() == pytest.approx(0.5, abs=1e-3)
+
+
+def test_a_gradual_ramp_can_begin_late_and_still_reaches_the_target():
+    schedule = make_schedule("gradual", 0.8, total_steps=100, begin_fraction=0.3, end_fraction=0.6, frequency=10)
+    pruning_steps = [(step, sparsity_at(schedule, step)) for step in range(101)]
+    pruning_steps = [(s, t) for s, t in pruning_steps if t is not None]
+    assert pruning_steps[0] == (30, 0.0)
+    assert pruning_steps[-1][1] == pytest.approx(0.8) and min(s for s, t in pruning_steps if t >= 0.8 - 1e-6) == 60

@@ -83,7 +83,8 @@ def points(params: Params) -> list[Point]:
         schedule = "gradual" if method in ("magnitude", *GRADUAL_METHODS) else "oneshot"
         for sparsity in spec.sparsities:
             overrides = [f"prune.method={method}", f"prune.scope={scope}", f"prune.schedule={schedule}",
-                         f"prune.sparsity={sparsity}", *_recovery("prune", spec.recovery)]
+                         f"prune.sparsity={sparsity}",
+                         *_recovery("prune", spec.unstructured_recovery(sparsity))]
             found.append(Point(f"{PREFIX}{method}-{_percent(sparsity)}", "unstructured", method, sparsity,
                                tuple(overrides), tuple(UNSTRUCTURED_TARGETS)))
     for criterion in spec.criteria:
@@ -153,6 +154,7 @@ def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[
             "sparsity": (round(1 - record["flops_fraction"], 4) if structured
                          else evaluation.get("sparsity", {}).get("targeted_sparsity")),
             "recovery_epochs": record.get("epochs_run"),
+            "recovery_rows_seen": sum(epoch["sentences"] for epoch in record.get("epochs", [])),
             "dev_accuracy": evaluation.get("accuracy"),
             "baseline_dev_accuracy": lookup(metrics, "metrics/evaluation/baseline.json", ("accuracy",)),
             "change_points": change.get("points"),

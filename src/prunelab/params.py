@@ -13,7 +13,6 @@ a dependency of DVC.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,12 +20,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prunelab.errors import ParamsError
+from prunelab.params_messages import describe_error
 
 PARAMS_FILE = Path("params.yaml")
 
 UNSTRUCTURED_METHODS = ("magnitude", "wanda", "sparsegpt", "snip", "movement")
 ONE_SHOT_METHODS = ("wanda", "sparsegpt", "snip")  # defined on a calibration sample: they prune once
 GRADUAL_METHODS = ("movement",)  # scored by fine-tuning itself: they prune while it runs
+# Pruned while the pre-trained model is fine-tuned (Sanh et al. 2020), the baseline its teacher: at the fine-tuned
+# baseline's optimum the gradients are noise, and −w·∂L/∂w summed over them ranks its largest weights lowest.
+FROM_PRETRAINED = ("movement",)
 SPARSEGPT_SCOPES = ("per_output", "per_layer")
 
 Method = Literal["magnitude", "wanda", "sparsegpt", "snip", "movement"]
@@ -135,6 +138,7 @@ class PruneSpec(Spec):
     targets: list[Target]
     calibration_size: PositiveInt
     schedule: Literal["oneshot", "gradual"]
+    begin_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     end_fraction: Annotated[float, Field(gt=0.0, le=1.0)]
     frequency: PositiveInt
     recovery: FineTuneSpec
@@ -157,6 +161,9 @@ class PruneSpec(Spec):
         if self.schedule == "gradual" and self.recovery.epochs == 0:
             raise ValueError("prune.schedule gradual prunes during fine-tuning: set prune.recovery.epochs >= 1 or "
                              "prune.schedule oneshot")
+        if self.begin_fraction >= self.end_fraction:
+            raise ValueError(f"prune.begin_fraction {self.begin_fraction} must be below prune.end_fraction "
+                             f"{self.end_fraction}: the ramp begins before it ends")
         if self.method == "sparsegpt" and self.scope not in SPARSEGPT_SCOPES:
             raise ValueError(f"prune.scope {self.scope}: sparsegpt prunes each kernel on its own; set prune.scope to "
                              f"{' or '.join(SPARSEGPT_SCOPES)}")
@@ -191,6 +198,14 @@ class SweepSpec(Spec):
         return self
 
 
+class LongerRecovery(Spec):
+    """Unstructured frontier points at or above ``from_sparsity`` have more to recover: ``recovery`` is laid over
+    the frontier's for them, still one budget for every method at a sparsity."""
+
+    from_sparsity: Fraction
+    recovery: dict[str, int | float | str]
+
+
 class FrontierSpec(Spec):
     """``make frontier``: a DVC experiment a point, pruned and recovered by the main run's own stages."""
 
@@ -201,6 +216,12 @@ class FrontierSpec(Spec):
     # Every point's recovery: keys of prune.recovery (and structured.recovery), dotted below it, with the value
     # every point takes: the same budget for every method, so that they compare.
     recovery: dict[str, int | float | str] = {}
+    longer: LongerRecovery | None = None
+
+    def unstructured_recovery(self, sparsity: float) -> dict[str, int | float | str]:
+        """The recovery overrides of the unstructured point at ``sparsity``."""
+        longer = self.longer is not None and sparsity >= self.longer.from_sparsity
+        return self.recovery | (self.longer.recovery if longer else {})
 
 
 class EvaluateSpec(Spec):
@@ -252,12 +273,16 @@ class Params(Spec):
     def _frontier_recovery_is_a_recovery(self):
         if self.frontier is None:
             return self
-        for section, recovery in (("prune", self.prune.recovery), ("structured", self.structured.recovery)):
+        longer = self.frontier.recovery | (self.frontier.longer.recovery if self.frontier.longer else {})
+        for key, section, recovery, overrides in (
+                ("recovery", "prune", self.prune.recovery, self.frontier.recovery),
+                ("recovery", "structured", self.structured.recovery, self.frontier.recovery),
+                ("longer.recovery", "prune", self.prune.recovery, longer)):
             try:
-                with_overrides(recovery, self.frontier.recovery)
+                with_overrides(recovery, overrides)
             except ValidationError as err:
                 error = err.errors()[0]
-                raise ValueError(f"frontier.recovery does not make {section}.recovery a recovery: "
+                raise ValueError(f"frontier.{key} does not make {section}.recovery a recovery: "
                                  f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}") from None
         return self
 
@@ -316,34 +341,6 @@ def parse_params(raw, where: str = "params.yaml") -> Params:
     except ValidationError as err:
         errors = err.errors()
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ParamsError(f"{where}: {_describe(errors[0])}{more}") from None
+        raise ParamsError(f"{where}: {describe_error(errors[0], Params)}{more}") from None
     except ParamsError as err:
         raise ParamsError(f"{where}: {err}") from None
-
-
-def _describe(error: dict) -> str:
-    location = [str(part) for part in error["loc"]]
-    key = ".".join(location) or "the top level"
-    if error["type"] == "extra_forbidden":
-        known = _fields_at(location[:-1])
-        close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
-        hint = f"did you mean {'.'.join([*location[:-1], close[0]])}?" if close else f"known keys: {', '.join(known)}"
-        return f"{key} is not a known key; {hint}"
-    if error["type"] == "missing":
-        return f"{key} is missing; add it (see the default params.yaml)"
-    if error["type"] == "value_error":  # our own rules, whose messages name their keys
-        return error["msg"].removeprefix("Value error, ")
-    message = error["msg"][0].lower() + error["msg"][1:]
-    return f"{key}: {message} (got {error['input']!r})"
-
-
-def _fields_at(location: list[str]) -> list[str]:
-    """The valid keys of the spec found by walking ``location`` down from ``Params``."""
-    model = Params
-    for part in location:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)

@@ -25,6 +25,7 @@ from prunelab.reporting.tables import (
     litert_name,
     model_rows,
     number,
+    plural,
     recommendation,
     speed_text,
     summary_rows,
@@ -222,7 +223,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                                                         else f"{p['sparsity']:.0%} sparse"),
                      "change": change_text({"points": p["change_points"], "ci95_points": p["change_ci95_points"]}),
                      "accuracy": f"{p['dev_accuracy']:.4f}", "selection": f"{p['selection_accuracy']:.4f}",
-                     "epochs": p["recovery_epochs"],
+                     "recovery": f"{plural(p['recovery_epochs'], 'epoch')}, {p['recovery_rows_seen']:,} rows",
                      "speed1": speed_text(speed["batch1"]) if "batch1" in speed else "–",
                      "speed_batched": (speed_text(speed[f"batch{params.benchmark.batch_size}"])
                                        if f"batch{params.benchmark.batch_size}" in speed else "–")})

@@ -65,6 +65,8 @@ def describe_pruned(record: dict) -> str:
     """The main pruned model's recipe, from its run record."""
     recovery = record["recovery"]
     schedule = "pruned once, then" if record["schedule"] == "oneshot" else "pruned gradually during"
+    if record.get("starts_from") == "pretrained":
+        schedule = "the pre-trained model pruned gradually during"
     tuning = (f"{schedule} {plural(record['epochs_run'], 'epoch')} of fine-tuning at learning rate "
               f"{recovery['learning_rate']:g}, distilled from the baseline with weight {recovery['distill_alpha']:g}"
               ) if recovery else "pruned once, not fine-tuned"

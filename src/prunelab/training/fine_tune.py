@@ -2,8 +2,8 @@
 
 One loop serves the baseline and pruning's recovery. A pruner, when given, is
 asked for its masks before every step and re-applies them after every update,
-so a pruned weight stays exactly zero whatever the optimizer does, and may ask for each
-step's −w·∂L/∂w (movement pruning's scores). A teacher's
+so a pruned weight stays exactly zero whatever the optimizer does, and is shown each
+step's gradients (movement pruning's scores). A teacher's
 outputs, when given (``teacher.TeacherOutputs``, computed once before training), are
 distilled into the model (Hinton et al. 2015): the loss mixes the labels'
 cross-entropy with the KL divergence to the teacher's softened predictions, which
@@ -159,7 +159,6 @@ def make_train_step(model, optimizer, pruner, recipe: FineTuneSpec):
         return loss
 
     masked = pruner.masked_variables() if pruner is not None else []
-    accumulated = pruner.gradient_accumulators() if pruner is not None else []
     spec = tf.TensorSpec([None, None], tf.int32)
     targets_spec = []
     if recipe.uses_teacher:
@@ -178,9 +177,8 @@ def make_train_step(model, optimizer, pruner, recipe: FineTuneSpec):
             logits = output.logits
         variables = trained_variables(model, recipe)
         gradients = tape.gradient(loss, variables)
-        gradient_of = {id(v): g for v, g in zip(variables, gradients)}
-        for variable, total in accumulated:  # movement pruning's scores, at the weights before this step
-            total.assign_add(-variable * gradient_of[id(variable)])
+        if pruner is not None:  # movement pruning's scores, at the weights before this step
+            pruner.observe_gradients({id(v): g for v, g in zip(variables, gradients)})
         optimizer.apply_gradients(zip(gradients, variables))
         for variable, mask in masked:
             variable.assign(variable * mask)

@@ -54,9 +54,9 @@ class Pruner:
         if sparsity is not None:
             self.prune_to(sparsity)
 
-    def gradient_accumulators(self) -> list[tuple[tf.Variable, tf.Variable]]:
-        """(weight, sum) pairs into which each training step adds −w·∂L/∂w; none unless a rule reads them."""
-        return []
+    def observe_gradients(self, gradient_of: dict[int, tf.Tensor]) -> None:
+        """Called inside every traced training step with each trained variable's gradient (by ``id`` of the
+        variable), before the update; a rule that scores by them (movement) keeps what it needs."""
 
     def current_stats(self):
         """What the scoring rule reads besides the weights, as of now."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prunelab.data.batching import Encoded
-from prunelab.params import PruneSpec
+from prunelab.params import FROM_PRETRAINED, PruneSpec
 from prunelab.pruning.unstructured import methods
 from prunelab.pruning.unstructured.pruner import Pruner, prunable_variables
 from prunelab.pruning.unstructured.schedules import make_schedule
@@ -31,6 +31,7 @@ class Recipe:
     schedule: str = "oneshot"
     n_m: tuple[int, int] | None = None
     calibration_size: int = 256
+    begin_fraction: float = 0.0
     end_fraction: float = 0.5
     frequency: int = 10
 
@@ -38,17 +39,24 @@ class Recipe:
     def from_spec(cls, spec: PruneSpec) -> Recipe:
         return cls(method=spec.method, sparsity=spec.sparsity, scope=spec.scope, targets=tuple(spec.targets),
                    schedule=spec.schedule, n_m=spec.pattern, calibration_size=spec.calibration_size,
-                   end_fraction=spec.end_fraction, frequency=spec.frequency)
+                   begin_fraction=spec.begin_fraction, end_fraction=spec.end_fraction, frequency=spec.frequency)
+
+    @property
+    def starts_from(self) -> str:
+        """The model pruning starts from: ``"baseline"`` (fine-tuned), or ``"pretrained"`` for a method that
+        prunes while the pre-trained model is fine-tuned (``params.FROM_PRETRAINED``)."""
+        return "pretrained" if self.method in FROM_PRETRAINED else "baseline"
 
     def describe(self) -> dict:
         """The recipe as the run record states it."""
         record = {"method": self.method, "sparsity": self.sparsity, "scope": self.scope,
-                  "targets": list(self.targets), "schedule": self.schedule,
+                  "targets": list(self.targets), "schedule": self.schedule, "starts_from": self.starts_from,
                   "n_m": f"{self.n_m[0]}:{self.n_m[1]}" if self.n_m else None}
         if self.method in NEEDS_CALIBRATION or self.method == "sparsegpt":
             record["calibration_sentences"] = self.calibration_size
         if self.schedule == "gradual":
-            record |= {"end_fraction": self.end_fraction, "frequency": self.frequency}
+            record |= {"begin_fraction": self.begin_fraction, "end_fraction": self.end_fraction,
+                       "frequency": self.frequency}
         return record
 
 
@@ -65,5 +73,5 @@ def prepare_pruner(model, spec: Recipe, calibration: Encoded, total_steps: int, 
     """
     variables = prunable_variables(model, spec.targets)
     schedule = make_schedule(spec.schedule, spec.sparsity, total_steps, end_fraction=spec.end_fraction,
-                             frequency=spec.frequency)
+                             frequency=spec.frequency, begin_fraction=spec.begin_fraction)
     return methods.load(spec.method).prepare_pruner(model, spec, variables, schedule, calibration, stats)

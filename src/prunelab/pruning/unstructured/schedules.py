@@ -3,7 +3,7 @@
 - ``oneshot``: the full target at step 0 (``ConstantSparsity``), then the mask is
   held fixed through any recovery fine-tuning;
 - ``gradual``: ``PolynomialDecay`` (Zhu & Gupta 2017) ramps sparsity from
-  ``initial_sparsity`` to the target between ``begin_step`` and ``end_step``,
+  ``initial_sparsity`` to the target between ``begin_fraction`` and ``end_fraction`` of the steps,
   re-ranking every ``frequency`` steps; the remaining steps fine-tune at the
   final mask.
 """
@@ -19,20 +19,22 @@ SCHEDULES = ("oneshot", "gradual")
 
 
 def make_schedule(kind: str, sparsity: float, total_steps: int, end_fraction: float = 0.7,
-                  frequency: int = 10, initial_sparsity: float = 0.0, power: int = 3):
+                  frequency: int = 10, initial_sparsity: float = 0.0, power: int = 3, begin_fraction: float = 0.0):
     if kind == "oneshot":
         return tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, end_step=0, frequency=1)
     if kind == "gradual":
         if total_steps < 1:
             raise ParamsError("prune.schedule 'gradual' needs fine-tuning steps: set prune.recovery.epochs >= 1.")
         frequency = min(frequency, total_steps)
-        # End on a multiple of ``frequency``: TF-MOT only prunes on those steps, and the
+        # Begin and end on multiples of ``frequency``: TF-MOT only prunes on those steps, and the
         # last of them must reach the target.
-        ramps = max(1, round(end_fraction * total_steps / frequency))
-        end_step = min(ramps * frequency, (total_steps // frequency) * frequency)
+        last = (total_steps // frequency) * frequency
+        begin_step = min(round(begin_fraction * total_steps / frequency) * frequency, last - frequency)
+        ramps = max(1, round((end_fraction - begin_fraction) * total_steps / frequency))
+        end_step = min(begin_step + ramps * frequency, last)
         return tfmot.sparsity.keras.PolynomialDecay(
-            initial_sparsity, sparsity, begin_step=0, end_step=end_step, power=power, frequency=frequency
-        )
+            initial_sparsity, sparsity, begin_step=begin_step, end_step=end_step, power=power,
+            frequency=frequency)
     raise ParamsError(f"prune.schedule {kind!r} is not one of {', '.join(SCHEDULES)}.")
 
 
