@@ -61,20 +61,21 @@ def test_wanda_through_the_pruner(model, n_m):
             check_n_m(variable.numpy(), *n_m, name=name)
 
 
-def test_movement_keeps_the_highest_sums_and_never_revives_a_pruned_weight():
+def test_movement_keeps_the_highest_sums_and_revives_a_weight_whose_score_climbs_back():
     import tensorflow as tf
 
     from prunelab.pruning.unstructured.methods.movement import MovementPruner
 
-    weights = {"w": tf.Variable(np.ones((3, 2), dtype=np.float32))}
+    weights = {"w": tf.Variable(np.arange(1, 7, dtype=np.float32).reshape(3, 2))}
     pruner = MovementPruner(weights, "global", make_schedule("oneshot", 0.5, 0))
     pruner.sums["w"].assign([[3.0, -1.0], [0.5, 2.0], [-2.0, 4.0]])
     pruner.prune_to(0.5)
     assert pruner.masks["w"].numpy().tolist() == [[1, 0], [0, 1], [0, 1]]
-    pruner.sums["w"].assign([[1.0, 9.0], [9.0, 2.0], [9.0, 0.0]])  # the pruned ones now score highest
+    assert weights["w"].numpy().tolist() == [[1, 0], [0, 4], [0, 6]]
+    pruner.sums["w"].assign([[1.0, 9.0], [0.0, 2.0], [0.5, 0.0]])  # a masked weight now scores highest
     pruner.prune_to(2 / 3)
-    assert pruner.masks["w"].numpy().tolist() == [[1, 0], [0, 1], [0, 0]]
-    assert np.count_nonzero(weights["w"].numpy()) == 2
+    assert pruner.masks["w"].numpy().tolist() == [[0, 1], [0, 1], [0, 0]]
+    assert weights["w"].numpy().tolist() == [[0, 2], [0, 4], [0, 0]]  # back with the value it had
 
 
 def test_movement_scores_how_consistently_a_weight_moves_out_not_how_large_it_is():

@@ -43,8 +43,9 @@ def snip(weights: dict[str, np.ndarray], stats) -> dict[str, np.ndarray]:
 
 
 def movement(weights: dict[str, np.ndarray], stats) -> dict[str, np.ndarray]:
-    """−Σ_t w_t · ∂L/∂w_t over the fine-tuning steps so far (movement pruning, Sanh et al. 2020): weights
-    that fine-tuning pushes away from zero score high, those it pulls towards zero low, whatever their size.
+    """−w · ∂L/∂w of every fine-tuning step so far, each step's Adam-normalised (movement pruning, Sanh et
+    al. 2020): weights that fine-tuning keeps pushing away from zero score high, those it keeps pulling
+    towards zero low, whatever their size.
 
     The training steps accumulate the sums (``methods.movement``).
     """

@@ -1,24 +1,25 @@
 """Movement pruning (Sanh et al. 2020): the weights fine-tuning moves towards zero go first.
 
-Hard movement pruning with the gradual schedule. Sanh et al. learn a score per weight whose gradient
-is −w·∂L/∂w and train it with Adam; a step of Adam moves each score by about the same amount whatever
-the size of its gradient, so a score counts how consistently fine-tuning pushes its weight away from
-zero, not how large the weight is. Each training step here adds the same Adam-normalised increment
-(first and second moments of −w·∂L/∂w; their bias correction is one factor for every weight at a
+Hard movement pruning, as the paper's: a score per weight learnt from −W·∂L/∂W′ (W′ the masked weight
+the model computes with, W the weight's own value, kept while it is masked), every re-ranking keeps
+the highest scores of *all* weights, and a masked weight whose score climbs back comes back with the
+value it had. Sanh et al. train the scores with Adam, which moves each by about as much whatever the
+size of its gradient: a score counts how consistently fine-tuning pushes its weight away from zero,
+not how large the weight is. Each training step here adds the same Adam-normalised increment (the
+first and second moments of −W·∂L/∂W′; their bias correction is one factor for every weight at a
 step, so it changes no ranking) into a running sum (``MovementPruner.observe_gradients``, called by
-``training.fine_tune``), and every re-ranking keeps the highest sums. The raw sum would not do: it
-is largest in size, of either sign, for the largest weights, so the first re-rankings would remove
-weights a model relies on. A pruned weight stays pruned, as in gradual magnitude pruning (where its
-magnitude is zero from then on): its weight is gone, so it could only come back at zero.
+``training.fine_tune``). The raw sum would not do: it is largest in size, of either sign, for the
+largest weights, and without revival an early wrong cut is never undone.
 
-Movement starts from the pre-trained model (``params.FROM_PRETRAINED``), as in the paper.
+Movement starts from the pre-trained model (``params.FROM_PRETRAINED``), and its ramp is meant to
+begin after a warm-up (``prune.begin_fraction``), as in the paper.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
+from prunelab.pruning.unstructured.masks import select_masks
 from prunelab.pruning.unstructured.pruner import Pruner
 
 # Adam's own defaults, as the paper's optimizer of the scores.
@@ -35,17 +36,29 @@ class MovementPruner(Pruner):
         self.sums = {name: zeros("sum", name, v) for name, v in variables.items()}
         self._first = {name: zeros("m", name, v) for name, v in variables.items()}
         self._second = {name: zeros("v", name, v) for name, v in variables.items()}
+        # Each weight's own value: the live one while it is kept, the last one while it is masked.
+        self._values = {name: tf.Variable(v, trainable=False, name=f"movement/value/{name}")
+                        for name, v in variables.items()}
 
     def observe_gradients(self, gradient_of: dict[int, tf.Tensor]) -> None:
         for name, weight in self.variables.items():
-            movement = -weight * gradient_of[id(weight)]
+            mask = self.masks[name]
+            value = self._values[name].assign(mask * weight + (1 - mask) * self._values[name])
+            movement = -value * gradient_of[id(weight)]
             first = self._first[name].assign(BETA_1 * self._first[name] + (1 - BETA_1) * movement)
             second = self._second[name].assign(BETA_2 * self._second[name] + (1 - BETA_2) * tf.square(movement))
             self.sums[name].assign_add(first / (tf.sqrt(second) + EPSILON))
 
     def current_stats(self):
-        return {name: np.where(self.masks[name].numpy() > 0, total.numpy(), -np.inf)
-                for name, total in self.sums.items()}
+        return {name: total.numpy() for name, total in self.sums.items()}
+
+    def prune_to(self, sparsity: float) -> None:
+        keep = select_masks(self.current_stats(), sparsity, self.scope)
+        for name, variable in self.variables.items():
+            mask = self.masks[name]
+            self._values[name].assign(mask * variable + (1 - mask) * self._values[name])
+            self.masks[name].assign(tf.cast(keep[name], tf.float32))
+            variable.assign(self._values[name] * self.masks[name])
 
 
 def prepare_pruner(model, recipe, variables, schedule, calibration, stats=None) -> Pruner:
