@@ -119,7 +119,18 @@ def stage_plan(workspace: Path) -> list[Stage]:
         graph = repo.index.graph  # an edge runs from a stage to a stage it depends on
         ordered = list(nx.lexicographical_topological_sort(graph.reverse(), key=lambda s: s.addressing))
         ordered.sort(key=lambda s: -len(nx.ancestors(graph, s)))  # stable: DVC's order among equals
-        return [Stage(s.name, s.cmd.split()[1:], frozenset(d.name for d in graph.successors(s))) for s in ordered]
+        return [Stage(s.name, script_argv(s.cmd), frozenset(d.name for d in graph.successors(s))) for s in ordered]
+
+
+def script_argv(cmd: str) -> list[str]:
+    """`PYTHONPATH=$PWD/src python stages/x.py arg` as `["stages/x.py", "arg"]`: the worker already
+    imports the repository's prunelab, so the environment assignments and the interpreter go."""
+    words = cmd.split()
+    while words and "=" in words[0]:
+        words.pop(0)
+    if not words or words[0] != "python":
+        raise ValueError(f"dvc.yaml command {cmd!r} is not `python stages/<name>.py ...`: the quick look runs no other")
+    return words[1:]
 
 
 def ready(pending: list[Stage], done: set[str], running: list[Stage], slots: int) -> list[Stage]:
@@ -195,8 +206,10 @@ def main() -> None:
     print(f"quick look: wall time of each stage, {CONCURRENT_STAGES} at a time (the benchmarks alone)")
     for name, spent in seconds.items():
         print(f"  {name:<22} {spent:8.1f} s")
-    print(f"whole quick look: {time.perf_counter() - started:.0f} s (stages summed: {sum(seconds.values()):.0f} s); "
-          f"report: {WORKSPACE / 'reports/report.html'}")
+    print(
+        f"whole quick look: {time.perf_counter() - started:.0f} s (stages summed: {sum(seconds.values()):.0f} s); "
+        f"report: {WORKSPACE / 'reports/report.html'}"
+    )
 
 
 if __name__ == "__main__":
