@@ -80,7 +80,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
             "metrics/structured.json": {"epochs_run": 2, "selection_accuracy": 0.85, "flops_fraction": 1 / 3,
                                         "dropped_layers": [0, 2, 5, 1]},
             "metrics/benchmark/structured.json": {"against_baseline": {"structured_int8_litert": ratio},
-                                                  "against_baseline_litert": {"structured_int8_litert": ratio}}}),
+                                                  "against_baseline_litert": {"structured_int8_litert": ratio},
+                                                  "machine": {"cpu": "AMD EPYC", "cores": 2}}}),
         "seed-1": run("c", {}, {}, {}),
     }
     found = gather(runs, RAW, read=lambda rev, path: next(r for r in runs.values() if r["rev"] == rev)[
@@ -96,6 +97,7 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
     assert magnitude["overrides"] == ["prune.sparsity=0.8"]
     assert depth["method"] == "depth" and depth["sparsity"] == pytest.approx(0.6667, abs=1e-4)
     assert depth["speedups"]["int8_litert_vs_dense_int8_litert"] == {"batch1": {"ratio": 2.5, "ci95": [2.3, 2.7]}}
+    assert depth["timed_on"] == "AMD EPYC, 2 cores" and "timed_on" not in magnitude
     assert set(depth["overrides"]) == {"structured.criterion=depth", "structured.flops_target=0.35"}
 
 

@@ -166,7 +166,11 @@ def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[
         if structured:
             point["flops_fraction"] = record["flops_fraction"]
             point["dropped_layers"] = record.get("dropped_layers", [])
-            point["speedups"] = speedups(metrics.get("metrics/benchmark/structured.json", {}))
+            benchmark = metrics.get("metrics/benchmark/structured.json", {})
+            point["speedups"] = speedups(benchmark)
+            # a speed-up holds on the CPU it was timed on: points of one grid may come from several machines
+            machine = benchmark.get("machine", {})
+            point["timed_on"] = f"{machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} cores"
         found.append(point)
     return sorted(found, key=lambda p: (p["kind"] == "structured", p["method"], p["sparsity"] or 0))
 

@@ -231,6 +231,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
     return {"rows": rows, "commit": frontier["commit"][:10], "within": f"{within:g}",
+            "machines": sorted({p["timed_on"] for p in frontier["points"] if "timed_on" in p}),
             "furthest": [{"method": method, "setting": (f"{p['flops_fraction']:.1%} of the FLOPs"
                                                         if p["kind"] == "structured" else f"{p['sparsity']:.0%}"),
                           "change": number(p["change_points"], signed=True)} for method, p in furthest.items()],
