@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pipeline_workspace import REPO
-from prunelab.frontier import checked_points, gather, overrides, points
+from prunelab.frontier import checked_points, gather, merge, overrides, points
 from prunelab.params import parse_params
 
 RAW = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -99,6 +99,25 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
     assert depth["speedups"]["int8_litert_vs_dense_int8_litert"] == {"batch1": {"ratio": 2.5, "ci95": [2.3, 2.7]}}
     assert depth["timed_on"] == "AMD EPYC, 2 cores" and "timed_on" not in magnitude
     assert set(depth["overrides"]) == {"structured.criterion=depth", "structured.flops_target=0.35"}
+
+
+def test_a_gather_keeps_the_points_of_other_commits_it_does_not_find_again():
+    def point(name, kind="unstructured", sparsity=0.8, **rest):
+        return {"name": name, "kind": kind, "method": name.split("-")[1], "sparsity": sparsity, **rest}
+
+    # a record written before points named their commit: one commit for all
+    recorded = {"commit": "old", "points": [point("frontier-snip-80", dev_accuracy=0.85),
+                                            point("frontier-width-35", "structured", 0.65)]}
+    found = [point("frontier-snip-90", sparsity=0.9), point("frontier-width-35", "structured", 0.65, dev_accuracy=0.8)]
+    record = merge(recorded, found, "new")
+    assert [(p["name"], p["commit"]) for p in record["points"]] == [
+        ("frontier-snip-80", "old"), ("frontier-snip-90", "new"), ("frontier-width-35", "new")]
+    assert record["points"][0]["dev_accuracy"] == 0.85 and record["points"][2]["dev_accuracy"] == 0.8
+    assert record["commits"] == ["old", "new"]
+    # gathered again from the same commit after frontier-snip-90's experiment was removed: the point goes
+    again = merge(record, [point("frontier-width-35", "structured", 0.65)], "new")
+    assert [p["name"] for p in again["points"]] == ["frontier-snip-80", "frontier-width-35"]
+    assert merge(None, found, "new")["commits"] == ["new"]
 
 
 def test_points_at_or_above_the_longer_recoverys_sparsity_take_it_and_structured_points_do_not():

@@ -372,7 +372,7 @@ def frontier_point(method, sparsity, change, selection, kind="unstructured"):
 def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_selection_set(tmp_path):
     m = metrics()
     assert "recovered frontier" not in rendered(m, tmp_path)[0]  # no `make frontier` record: no section
-    m["frontier"] = {"commit": "abcdef0123456789", "points": [
+    m["frontier"] = {"commits": ["abcdef0123456789"], "points": [
         frontier_point("magnitude", 0.8, -1.2, 0.860), frontier_point("magnitude", 0.9, -2.9, 0.850),
         frontier_point("width", 0.65, -0.8, 0.866, kind="structured")]}
     _, text = rendered(m, tmp_path)
@@ -383,7 +383,10 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     assert "faster: 2.40× (95% CI 2.20–2.60) |" in text
     assert "in its own benchmark's rounds, on Intel Xeon, 2 cores" in text
     assert "(movement: the" not in text  # said only where a movement point is drawn
+    assert "experiments of commit `abcdef0123`, each listed with its commit" in text
     m["frontier"]["points"].append(frontier_point("movement", 0.8, -4.0, 0.830))  # 4 selection points down
+    m["frontier"]["commits"].append("0123456789abcdef")
     text = rendered(m, tmp_path)[1]
+    assert "experiments of commits `abcdef0123`, `0123456789`, each listed" in text
     assert "(−0.80 dev points). No point of movement stays within it." in text
     assert "(movement: the pre-trained model" in text

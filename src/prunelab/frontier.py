@@ -13,7 +13,9 @@ overrides, so the overrides recorded with each point reproduce it: ``dvc exp run
 
 Experiments are named ``frontier-<method or criterion>-<percent>``; a point whose experiment
 already exists for this commit is not queued again, so an interrupted grid resumes, and
-``--only`` splits the grid across machines (docs/sharing.md).
+``--only`` splits the grid across machines (docs/sharing.md). A gather keeps the recorded points of
+other commits that it does not find again, each naming its commit, so a grid run over several
+sessions adds up in one record.
 """
 
 from __future__ import annotations
@@ -172,7 +174,27 @@ def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[
             machine = benchmark.get("machine", {})
             point["timed_on"] = f"{machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} cores"
         found.append(point)
-    return sorted(found, key=lambda p: (p["kind"] == "structured", p["method"], p["sparsity"] or 0))
+    return sorted(found, key=_order)
+
+
+def merge(recorded: dict | None, found: list[dict], commit: str) -> dict:
+    """The record after a gather from ``commit``: the points ``found`` there, and every recorded point of
+    another commit that was not found again (a point of ``commit`` no longer found was removed: it goes).
+    Each point names the commit whose params its overrides are relative to."""
+    fresh = [point | {"commit": commit} for point in found]
+    names = {point["name"] for point in fresh}
+    kept = []
+    for point in (recorded or {}).get("points", []):
+        # records written before points named their commit held one commit for all of them
+        point = {"commit": recorded.get("commit"), **point}
+        if point["name"] not in names and point["commit"] != commit:
+            kept.append(point)
+    merged = sorted(fresh + kept, key=_order)
+    return {"commits": list(dict.fromkeys(point["commit"] for point in merged)), "points": merged}
+
+
+def _order(point: dict) -> tuple:
+    return (point["kind"] == "structured", point["method"], point["sparsity"] or 0)
 
 
 def speedups(benchmark: dict) -> dict:
@@ -232,8 +254,10 @@ def main(argv=None) -> None:
         wait_for_queue()
     found = gather(experiments(exp_show(args.rev)), committed_params(args.rev))
     commit = subprocess.run(["git", "rev-parse", args.rev], capture_output=True, text=True, check=True).stdout.strip()
-    write_json(RECORD, {"commit": commit, "points": found})
-    print(f"wrote {RECORD}: {len(found)} points; `dvc repro --force --single-item report` puts them in the report")
+    record = merge(read_record(), found, commit)
+    write_json(RECORD, record)
+    print(f"wrote {RECORD}: {len(found)} points of {commit[:10]}, {len(record['points']) - len(found)} kept from "
+          f"other commits; `dvc repro --force --single-item report` puts them in the report")
 
 
 if __name__ == "__main__":

@@ -230,7 +230,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
         gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
-    return {"rows": rows, "commit": frontier["commit"][:10], "within": f"{within:g}",
+    return {"rows": rows, "commits": [commit[:10] for commit in frontier["commits"]], "within": f"{within:g}",
             "machines": sorted({p["timed_on"] for p in frontier["points"] if "timed_on" in p}),
             "furthest": [{"method": method, "setting": (f"{p['flops_fraction']:.1%} of the FLOPs"
                                                         if p["kind"] == "structured" else f"{p['sparsity']:.0%}"),
