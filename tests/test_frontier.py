@@ -120,13 +120,18 @@ def test_a_gather_keeps_the_points_of_other_commits_it_does_not_find_again():
     assert merge(None, found, "new")["commits"] == ["new"]
 
 
-def test_points_at_or_above_the_longer_recoverys_sparsity_take_it_and_structured_points_do_not():
+def test_points_at_or_above_the_longer_recoverys_sparsity_take_it_and_structured_ones_below_its_flops():
     _, params = params_with(GRID | {"longer": {"from_sparsity": 0.8, "recovery": {"epochs": 5, "learning_rate": 2e-4}}})
     found = {p.name: p.overrides for p in points(params)}
     assert found["frontier-magnitude-50"][-2:] == ("prune.recovery.epochs=3",
                                                    "prune.recovery.distill.transfer_size=100")
     assert found["frontier-wanda-80"][-3:] == ("prune.recovery.epochs=5", "prune.recovery.distill.transfer_size=100",
                                                "prune.recovery.learning_rate=0.0002")
+    assert "structured.recovery.epochs=3" in found["frontier-width-35"]
+    _, params = params_with(GRID | {"flops_targets": [0.35, 0.25], "longer": {
+        "from_sparsity": 0.8, "to_flops_target": 0.25, "recovery": {"epochs": 5}}})
+    found = {p.name: p.overrides for p in points(params)}
+    assert "structured.recovery.epochs=5" in found["frontier-depth-25"]
     assert "structured.recovery.epochs=3" in found["frontier-width-35"]
     with pytest.raises(Exception, match="frontier.longer.from_sparsity is missing"):
         params_with(GRID | {"longer": {"recovery": {"epochs": 5}}})

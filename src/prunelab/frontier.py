@@ -94,7 +94,7 @@ def points(params: Params) -> list[Point]:
             overrides = [f"structured.criterion={criterion}", f"structured.flops_target={target}"]
             if params.structured.min_fraction > target:
                 overrides.append(f"structured.min_fraction={target}")
-            overrides += _recovery("structured", spec.recovery)
+            overrides += _recovery("structured", spec.structured_recovery(target))
             found.append(Point(f"{PREFIX}{criterion}-{_percent(target)}", "structured", criterion, target,
                                tuple(overrides), tuple(STRUCTURED_TARGETS)))
     return found

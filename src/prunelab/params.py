@@ -199,10 +199,12 @@ class SweepSpec(Spec):
 
 
 class LongerRecovery(Spec):
-    """Unstructured frontier points at or above ``from_sparsity`` have more to recover: ``recovery`` is laid over
-    the frontier's for them, still one budget for every method at a sparsity."""
+    """Frontier points with more to recover: ``recovery`` is laid over the frontier's for the unstructured points
+    at or above ``from_sparsity`` and, where ``to_flops_target`` is set, the structured points at that fraction of
+    the encoder's FLOPs or fewer; still one budget for every method at a point."""
 
     from_sparsity: Fraction
+    to_flops_target: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     recovery: dict[str, int | float | str]
 
 
@@ -221,6 +223,12 @@ class FrontierSpec(Spec):
     def unstructured_recovery(self, sparsity: float) -> dict[str, int | float | str]:
         """The recovery overrides of the unstructured point at ``sparsity``."""
         longer = self.longer is not None and sparsity >= self.longer.from_sparsity
+        return self.recovery | (self.longer.recovery if longer else {})
+
+    def structured_recovery(self, flops_target: float) -> dict[str, int | float | str]:
+        """The recovery overrides of the structured point at ``flops_target``."""
+        longer = (self.longer is not None and self.longer.to_flops_target is not None
+                  and flops_target <= self.longer.to_flops_target)
         return self.recovery | (self.longer.recovery if longer else {})
 
 
@@ -277,7 +285,8 @@ class Params(Spec):
         for key, section, recovery, overrides in (
                 ("recovery", "prune", self.prune.recovery, self.frontier.recovery),
                 ("recovery", "structured", self.structured.recovery, self.frontier.recovery),
-                ("longer.recovery", "prune", self.prune.recovery, longer)):
+                ("longer.recovery", "prune", self.prune.recovery, longer),
+                ("longer.recovery", "structured", self.structured.recovery, longer)):
             try:
                 with_overrides(recovery, overrides)
             except ValidationError as err:
