@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pipeline_workspace import REPO
-from prunelab.frontier import checked_points, gather, merge, overrides, points
+from prunelab.frontier import checked_points, gather, merge, overrides, points, queued_names
 from prunelab.params import parse_params
 
 RAW = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -137,3 +137,15 @@ def test_points_at_or_above_the_longer_recoverys_sparsity_take_it_and_structured
         params_with(GRID | {"longer": {"recovery": {"epochs": 5}}})
     with pytest.raises(Exception, match="frontier.longer.recovery does not make prune.recovery a recovery: epochs"):
         params_with(GRID | {"longer": {"from_sparsity": 0.8, "recovery": {"epochs": -1}}})
+
+
+def test_only_waiting_and_running_tasks_count_as_queued():
+    status = """Task     Name                 Created    Status
+6d0c0c1  frontier-snip-90     12:09 PM   Running
+6ad0c96  frontier-depth-25    12:09 PM   Queued
+c861c48  frontier-width-25    11:49 AM   Success
+bc9d06e  frontier-depth-35    11:49 AM   Failed
+5b9e45e  probe-width-25-long  12:08 PM   Queued
+
+Worker status: 1 active, 0 idle"""
+    assert queued_names(status) == {"frontier-snip-90", "frontier-depth-25"}

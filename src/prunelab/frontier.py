@@ -122,10 +122,13 @@ def queue(params: Params, raw: dict, only: list[str], dry_run: bool, rev: str = 
     return missing
 
 
-def queued_names() -> set[str]:
-    status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[1] for line in status.splitlines()[1:]
-            if len(line.split()) > 2 and line.split()[1].startswith(PREFIX)}
+def queued_names(status: str | None = None) -> set[str]:
+    """The frontier experiments waiting or running in ``dvc queue status``; its finished tasks may be of
+    another commit, whose points this one runs again."""
+    if status is None:
+        status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in status.splitlines()[1:]]
+    return {row[1] for row in rows if len(row) > 2 and row[1].startswith(PREFIX) and row[-1] in ("Queued", "Running")}
 
 
 def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[dict]:
