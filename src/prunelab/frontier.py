@@ -86,7 +86,7 @@ def points(params: Params) -> list[Point]:
         for sparsity in spec.sparsities:
             overrides = [f"prune.method={method}", f"prune.scope={scope}", f"prune.schedule={schedule}",
                          f"prune.sparsity={sparsity}",
-                         *_recovery("prune", spec.unstructured_recovery(sparsity))]
+                         *_recovery("prune", spec.point_recovery(False, sparsity))]
             found.append(Point(f"{PREFIX}{method}-{_percent(sparsity)}", "unstructured", method, sparsity,
                                tuple(overrides), tuple(UNSTRUCTURED_TARGETS)))
     for criterion in spec.criteria:
@@ -94,7 +94,7 @@ def points(params: Params) -> list[Point]:
             overrides = [f"structured.criterion={criterion}", f"structured.flops_target={target}"]
             if params.structured.min_fraction > target:
                 overrides.append(f"structured.min_fraction={target}")
-            overrides += _recovery("structured", spec.structured_recovery(target))
+            overrides += _recovery("structured", spec.point_recovery(True, target))
             found.append(Point(f"{PREFIX}{criterion}-{_percent(target)}", "structured", criterion, target,
                                tuple(overrides), tuple(STRUCTURED_TARGETS)))
     return found

@@ -199,9 +199,8 @@ class SweepSpec(Spec):
 
 
 class LongerRecovery(Spec):
-    """Frontier points with more to recover: ``recovery`` is laid over the frontier's for the unstructured points
-    at or above ``from_sparsity`` and, where ``to_flops_target`` is set, the structured points at that fraction of
-    the encoder's FLOPs or fewer; still one budget for every method at a point."""
+    """Frontier points with more to recover, laid over the frontier's recovery: the unstructured points at or above
+    ``from_sparsity``, and the structured ones at ``to_flops_target`` of the FLOPs or fewer."""
 
     from_sparsity: Fraction
     to_flops_target: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
@@ -220,15 +219,11 @@ class FrontierSpec(Spec):
     recovery: dict[str, int | float | str] = {}
     longer: LongerRecovery | None = None
 
-    def unstructured_recovery(self, sparsity: float) -> dict[str, int | float | str]:
-        """The recovery overrides of the unstructured point at ``sparsity``."""
-        longer = self.longer is not None and sparsity >= self.longer.from_sparsity
-        return self.recovery | (self.longer.recovery if longer else {})
-
-    def structured_recovery(self, flops_target: float) -> dict[str, int | float | str]:
-        """The recovery overrides of the structured point at ``flops_target``."""
-        longer = (self.longer is not None and self.longer.to_flops_target is not None
-                  and flops_target <= self.longer.to_flops_target)
+    def point_recovery(self, structured: bool, level: float) -> dict[str, int | float | str]:
+        """The recovery overrides of a point: unstructured at sparsity ``level``, or structured keeping ``level``
+        of the encoder's FLOPs."""
+        longer = self.longer and (level <= (self.longer.to_flops_target or 0) if structured
+                                  else level >= self.longer.from_sparsity)
         return self.recovery | (self.longer.recovery if longer else {})
 
 
