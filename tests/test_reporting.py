@@ -1,6 +1,7 @@
 """The report's words and tables come from the metrics alone; each case of a claim is worded as it should be."""
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -390,3 +391,17 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     assert "experiments of commits `abcdef0123`, `0123456789`, each listed" in text
     assert "(−0.80 dev points). No point of movement stays within it." in text
     assert "(movement: the pre-trained model" in text
+
+
+def test_the_frontier_table_puts_the_methods_at_one_sparsity_side_by_side(tmp_path):
+    m = metrics()
+    m["frontier"] = {"commits": ["abcdef0123456789"], "points": [
+        frontier_point("magnitude", 0.8, -3.0, 0.850), frontier_point("magnitude", 0.9, -6.0, 0.820),
+        frontier_point("snip", 0.8000000376, -1.0, 0.868), frontier_point("snip", 0.9, -1.4, 0.858),
+        frontier_point("depth", 0.6667, -4.9, 0.828, kind="structured"),
+        frontier_point("width", 0.6501, -0.5, 0.875, kind="structured")]}
+    text = rendered(m, tmp_path)[1]
+    table = re.findall(r"\| (\w+) \| ([\d.]+% (?:sparse|of the encoder FLOPs)) \|", text)
+    assert table == [("magnitude", "80% sparse"), ("snip", "80% sparse"), ("magnitude", "90% sparse"),
+                     ("snip", "90% sparse"), ("width", "35.0% of the encoder FLOPs"),
+                     ("depth", "33.3% of the encoder FLOPs")]

@@ -216,7 +216,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
         return None
     within = params.deploy.recommend_within_points
     rows, furthest = [], {}
-    for p in frontier["points"]:
+    for p in sorted(frontier["points"], key=side_by_side):
         structured = p["kind"] == "structured"
         speed = p.get("speedups", {}).get("int8_litert_vs_dense_int8_litert", {})
         rows.append({"method": p["method"], "setting": (f"{p['flops_fraction']:.1%} of the encoder FLOPs" if structured
@@ -237,6 +237,12 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                           "change": number(p["change_points"], signed=True)} for method, p in furthest.items()],
             # every point of these lost more than the bound: said, not left out
             "beyond": [m for m in dict.fromkeys(p["method"] for p in frontier["points"]) if m not in furthest]}
+
+
+def side_by_side(point: dict) -> tuple:
+    """The frontier table's order: the methods at one sparsity (one fraction of the FLOPs) in adjacent rows,
+    unstructured points before structured ones, so a reader compares them at an equal recovery budget."""
+    return point["kind"] == "structured", round(point["sparsity"], 2), point["method"]
 
 
 def frontier_curves(frontier: dict | None) -> dict[str, list[dict]]:

@@ -103,8 +103,10 @@ def frontier_figure(recovered: dict[str, list[dict]], one_shot: dict[str, list[d
         return None
     fig, ax = plt.subplots(figsize=(8, 4.6))
     colours = {method: f"C{i}" for i, method in enumerate(dict.fromkeys([*recovered, *one_shot]))}
-    for method, points in recovered.items():
-        x, y = [p["x"] for p in points], [p["change"] for p in points]
+    for i, (method, points) in enumerate(recovered.items()):
+        # methods at one sparsity stand a hair apart, so that their intervals do not hide each other
+        dodge = (i - (len(recovered) - 1) / 2) * 0.005
+        x, y = [p["x"] + dodge for p in points], [p["change"] for p in points]
         errors = [[p["change"] - p["ci"][0] for p in points], [p["ci"][1] - p["change"] for p in points]]
         ax.errorbar(x, y, yerr=errors, marker="o", capsize=3, color=colours[method], label=f"{method}, recovered")
     for method, points in one_shot.items():
