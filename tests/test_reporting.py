@@ -366,7 +366,7 @@ def frontier_point(method, sparsity, change, selection, kind="unstructured"):
     if kind == "structured":
         ratio_ = ratio(2.4, 2.2, 2.6)
         point |= {"flops_fraction": 1 - sparsity, "speedups": {"int8_litert_vs_dense_int8_litert": {
-            "batch1": ratio_, "batch32": ratio_}}, "timed_on": "Intel Xeon, 2 cores"}
+            "batch1": ratio_, "batch32": ratio_}}, "timed_on": "Intel(R) Xeon(R), 2 cores"}
     return point
 
 
@@ -382,7 +382,9 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     assert "| width | 35.0% of the encoder FLOPs | 0.8520 |" in text
     assert "| 0.8660 | 2 epochs, 40,000 rows |" in text
     assert "faster: 2.40× (95% CI 2.20–2.60) |" in text
-    assert "in its own benchmark's rounds, on Intel Xeon, 2 cores" in text
+    assert "faster: 2.40× (95% CI 2.20–2.60) | Intel Xeon, 2 cores |" in text  # a row names its machine
+    assert "| 2 epochs, 40,000 rows | – | – | – |" in text  # an unstructured point is not timed
+    assert "in its own benchmark's rounds, on the machine its row names" in text
     assert "(movement: the" not in text  # said only where a movement point is drawn
     assert "experiments of commit `abcdef0123`, each listed with its commit" in text
     m["frontier"]["points"].append(frontier_point("movement", 0.8, -4.0, 0.830))  # 4 selection points down

@@ -10,6 +10,8 @@ formatted (and the number rules' verdicts, such as "no measurable change", from
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from pydantic import ValidationError
 
@@ -226,12 +228,14 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                      "recovery": f"{plural(p['recovery_epochs'], 'epoch')}, {p['recovery_rows_seen']:,} rows",
                      "speed1": speed_text(speed["batch1"]) if "batch1" in speed else "–",
                      "speed_batched": (speed_text(speed[f"batch{params.benchmark.batch_size}"])
-                                       if f"batch{params.benchmark.batch_size}" in speed else "–")})
+                                       if f"batch{params.benchmark.batch_size}" in speed else "–"),
+                     # a grid split across machines times its points on different CPUs: each row names its own
+                     "timed_on": re.sub(r"\((R|TM)\)", "", p["timed_on"]) if "timed_on" in p else "–"})
         gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
     return {"rows": rows, "commits": [commit[:10] for commit in frontier["commits"]], "within": f"{within:g}",
-            "machines": sorted({p["timed_on"] for p in frontier["points"] if "timed_on" in p}),
+            "timed": any("timed_on" in p for p in frontier["points"]),
             "furthest": [{"method": method, "setting": (f"{p['flops_fraction']:.1%} of the FLOPs"
                                                         if p["kind"] == "structured" else f"{p['sparsity']:.0%}"),
                           "change": number(p["change_points"], signed=True)} for method, p in furthest.items()],
