@@ -366,7 +366,7 @@ def frontier_point(method, sparsity, change, selection, kind="unstructured"):
     if kind == "structured":
         ratio_ = ratio(2.4, 2.2, 2.6)
         point |= {"flops_fraction": 1 - sparsity, "speedups": {"int8_litert_vs_dense_int8_litert": {
-            "batch1": ratio_, "batch32": ratio_}}, "timed_on": "Intel(R) Xeon(R), 2 cores"}
+            "batch1": ratio_, "batch32": ratio_}}, "timed_on": "Intel Xeon, 2 cores"}
     return point
 
 

@@ -10,8 +10,6 @@ formatted (and the number rules' verdicts, such as "no measurable change", from
 
 from __future__ import annotations
 
-import re
-
 import yaml
 from pydantic import ValidationError
 
@@ -230,7 +228,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                      "speed_batched": (speed_text(speed[f"batch{params.benchmark.batch_size}"])
                                        if f"batch{params.benchmark.batch_size}" in speed else "–"),
                      # a grid split across machines times its points on different CPUs: each row names its own
-                     "timed_on": re.sub(r"\((R|TM)\)", "", p["timed_on"]) if "timed_on" in p else "–"})
+                     "timed_on": p.get("timed_on", "–")})
         gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
