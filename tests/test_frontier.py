@@ -73,7 +73,8 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
             "metrics/evaluation/baseline.json": {"accuracy": 0.862},
             "metrics/prune.json": {"epochs_run": 3, "selection_accuracy": 0.86,
                                    "epochs": [{"sentences": 6000}, {"sentences": 6000}, {"sentences": 6000}]},
-            "metrics/train.json": {"selection_accuracy": 0.87}}),
+            "metrics/train.json": {"selection_accuracy": 0.87},
+            "metrics/predictions/pruned.json": {"split": "dev", "labels": [1, 0, 1], "predictions": [1, 1, 0]}}),
         "frontier-depth-35": run("b", {}, {"criterion": "depth", "flops_target": 0.35}, {
             "metrics/evaluation/structured.json": {"accuracy": 0.84, "comparison": change},
             "metrics/evaluation/baseline.json": {"accuracy": 0.862},
@@ -93,11 +94,12 @@ def test_gathered_points_carry_what_the_report_and_a_rerun_need():
         "recovery_epochs": 3, "recovery_rows_seen": 18000, "dev_accuracy": 0.85, "baseline_dev_accuracy": 0.862,
         "change_points": -1.2,
         "change_ci95_points": [-2.5, 0.1], "selection_accuracy": 0.86, "baseline_selection_accuracy": 0.87,
-        "overrides": None}
+        "overrides": None, "dev_predictions": "110"}
     assert magnitude["overrides"] == ["prune.sparsity=0.8"]
     assert depth["method"] == "depth" and depth["sparsity"] == pytest.approx(0.6667, abs=1e-4)
     assert depth["speedups"]["int8_litert_vs_dense_int8_litert"] == {"batch1": {"ratio": 2.5, "ci95": [2.3, 2.7]}}
     assert depth["timed_on"] == "AMD EPYC, 2 cores" and "timed_on" not in magnitude
+    assert "dev_predictions" not in depth  # its commit kept none: the report pairs it with nothing
     assert set(depth["overrides"]) == {"structured.criterion=depth", "structured.flops_target=0.35"}
 
 

@@ -383,7 +383,7 @@ def test_the_frontier_names_each_methods_furthest_point_within_reach_on_the_sele
     assert "| 0.8660 | 2 epochs, 40,000 rows |" in text
     assert "faster: 2.40× (95% CI 2.20–2.60) |" in text
     assert "faster: 2.40× (95% CI 2.20–2.60) | Intel Xeon, 2 cores |" in text  # a row names its machine
-    assert "| 2 epochs, 40,000 rows | – | – | – |" in text  # an unstructured point is not timed
+    assert "| 2 epochs, 40,000 rows | – | – | – | – |" in text  # alone at its target, and not timed
     assert "in its own benchmark's rounds, on the machine its row names" in text
     assert "(movement: the" not in text  # said only where a movement point is drawn
     assert "experiments of commit `abcdef0123`, each listed with its commit" in text
@@ -407,3 +407,21 @@ def test_the_frontier_table_puts_the_methods_at_one_sparsity_side_by_side(tmp_pa
     assert table == [("magnitude", "80% sparse"), ("snip", "80% sparse"), ("magnitude", "90% sparse"),
                      ("snip", "90% sparse"), ("width", "35.0% of the encoder FLOPs"),
                      ("depth", "33.3% of the encoder FLOPs")]
+
+
+def test_the_frontier_pairs_each_point_with_the_leader_of_its_target_and_budget_on_the_selection_set(tmp_path):
+    m = metrics()
+    labels = m["predictions"]["labels"]
+    snip, magnitude, wanda = (frontier_point(method, 0.8, change, selection) for method, change, selection in (
+        ("snip", -1.0, 0.868), ("magnitude", -0.4, 0.850), ("wanda", -1.1, 0.860)))
+    longer = frontier_point("sparsegpt", 0.8, -0.7, 0.900) | {"recovery_epochs": 4}  # another budget: not a rival
+    snip["dev_predictions"] = "".join(map(str, labels))  # every sentence right
+    magnitude["dev_predictions"] = "".join(str(1 - y if i < 30 else y) for i, y in enumerate(labels))  # 30 wrong
+    m["frontier"] = {"commits": ["abcdef0123456789"], "points": [snip, magnitude, wanda, longer]}
+    rows = {row.split(" | ")[0].strip("| "): row for row in rendered(m, tmp_path)[0].splitlines()
+            if row.startswith("| ") and "% sparse" in row}
+    # snip leads on the selection set although magnitude's recorded dev change is the higher: dev chooses nothing
+    assert "| leader (highest selection accuracy) |" in rows["snip"]
+    assert "| −3.44 points (95% CI −4.65 to −2.23 points) |" in rows["magnitude"]
+    assert "| 2 epochs, 40,000 rows | – |" in rows["wanda"]  # gathered without its predictions
+    assert "| 4 epochs, 40,000 rows | – |" in rows["sparsegpt"]  # alone at its budget

@@ -148,7 +148,8 @@ def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[
         structured = params["structured"]["criterion"] if name.split("-")[1] in STRUCTURED_CRITERIA else None
         model = "structured" if structured else "pruned"
         files = [f"metrics/evaluation/{model}.json", f"metrics/{'structured' if structured else 'prune'}.json",
-                 "metrics/evaluation/baseline.json", "metrics/train.json", "metrics/benchmark/structured.json"]
+                 "metrics/evaluation/baseline.json", "metrics/train.json", "metrics/benchmark/structured.json",
+                 f"metrics/predictions/{model}.json"]
         metrics = {path: read(run["rev"], path) for path in files}
         evaluation, record = metrics[files[0]], metrics[files[1]]
         change = evaluation.get("comparison", {}).get("accuracy_change", {})
@@ -168,6 +169,11 @@ def gather(runs: dict[str, dict], committed: dict, read=committed_json) -> list[
             "baseline_selection_accuracy": lookup(metrics, "metrics/train.json", ("selection_accuracy",)),
             "overrides": overrides(params, committed),
         }
+        # kept so the report can pair points with one another, not only with the baseline: one digit a dev
+        # sentence, in dev's order
+        predictions = metrics[files[-1]].get("predictions")
+        if predictions:
+            point["dev_predictions"] = "".join(str(int(label)) for label in predictions)
         if structured:
             point["flops_fraction"] = record["flops_fraction"]
             point["dropped_layers"] = record.get("dropped_layers", [])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import yaml
 from pydantic import ValidationError
 
-from prunelab.measurement.accuracy import accuracy_interval
+from prunelab.measurement.accuracy import accuracy_change, accuracy_interval
 from prunelab.measurement.benchmark.machine import describe_others
 from prunelab.params import Params
 from prunelab.reporting.tables import (
@@ -48,7 +48,7 @@ def build_context(m: dict, params: Params, figures: dict) -> dict:
         "recommendation": chosen,
         "recommend_within_points": params.deploy.recommend_within_points,
         "seeds": seed_summary(m["seeds"], m["this_run"], params),
-        "frontier": frontier_facts(m["frontier"], params),
+        "frontier": frontier_facts(m["frontier"], params, m["predictions"]["labels"]),
         "splits": split_rows(m["data"]),
         "columns": ["Baseline", "Pruned", "Structured"],
         "models": model_rows(evaluation, benchmark, selection, batch),
@@ -208,14 +208,16 @@ def sweep_rows(sweep: dict[str, list[dict]]) -> list[dict]:
     return rows
 
 
-def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
+def frontier_facts(frontier: dict | None, params: Params, labels: list[int]) -> dict | None:
     """The recovered frontier for the report: a row a point, and per method the furthest point whose
     selection-set accuracy stays within ``deploy.recommend_within_points`` of the baseline's (chosen on the
-    selection set; its dev change is reported beside it). None without ``make frontier``'s record."""
+    selection set; its dev change is reported beside it). ``labels``: dev's, in the order of each point's
+    predictions. None without ``make frontier``'s record."""
     if not frontier or not frontier["points"]:
         return None
     within = params.deploy.recommend_within_points
     rows, furthest = [], {}
+    against = against_leaders(frontier["points"], labels)
     for p in sorted(frontier["points"], key=side_by_side):
         structured = p["kind"] == "structured"
         speed = p.get("speedups", {}).get("int8_litert_vs_dense_int8_litert", {})
@@ -228,7 +230,7 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                      "speed_batched": (speed_text(speed[f"batch{params.benchmark.batch_size}"])
                                        if f"batch{params.benchmark.batch_size}" in speed else "–"),
                      # a grid split across machines times its points on different CPUs: each row names its own
-                     "timed_on": p.get("timed_on", "–")})
+                     "timed_on": p.get("timed_on", "–"), "against_leader": against[p["name"]]})
         gap = 100 * (p["baseline_selection_accuracy"] - p["selection_accuracy"])
         if gap <= within and p["sparsity"] >= furthest.get(p["method"], {"sparsity": -1})["sparsity"]:
             furthest[p["method"]] = p
@@ -239,6 +241,32 @@ def frontier_facts(frontier: dict | None, params: Params) -> dict | None:
                           "change": number(p["change_points"], signed=True)} for method, p in furthest.items()],
             # every point of these lost more than the bound: said, not left out
             "beyond": [m for m in dict.fromkeys(p["method"] for p in frontier["points"]) if m not in furthest]}
+
+
+def against_leaders(points: list[dict], labels: list[int]) -> dict[str, str]:
+    """Each point's dev change against the leader of the points run to the same target on the same recovery
+    budget, paired over the same sentences: which method wins there, and by more than its uncertainty or not.
+
+    The leader is the point with the highest selection-set accuracy, so nothing is chosen on dev. A pair is
+    "–" where either point was gathered without its predictions (records of before they were kept)."""
+    groups: dict[tuple, list[dict]] = {}
+    for p in points:  # a point's name ends in its target, the same for width and depth at one FLOPs target
+        groups.setdefault((p["kind"], p["name"].rsplit("-", 1)[-1], p["recovery_epochs"], p["recovery_rows_seen"]),
+                          []).append(p)
+    texts = {}
+    for group in groups.values():
+        leader = max(group, key=lambda p: p["selection_accuracy"])
+        for p in group:
+            if len(group) == 1:
+                texts[p["name"]] = "–"
+            elif p is leader:
+                texts[p["name"]] = "leader (highest selection accuracy)"
+            elif "dev_predictions" in p and "dev_predictions" in leader:
+                texts[p["name"]] = change_text(accuracy_change(labels, [int(c) for c in leader["dev_predictions"]],
+                                                               [int(c) for c in p["dev_predictions"]]))
+            else:
+                texts[p["name"]] = "–"
+    return texts
 
 
 def side_by_side(point: dict) -> tuple:
