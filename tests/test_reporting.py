@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from prunelab.errors import UserError
 from prunelab.params import parse_params
 from prunelab.reporting.context import build_context, latency_points, sweep_curves
 from prunelab.reporting.render import render
@@ -425,3 +426,11 @@ def test_the_frontier_pairs_each_point_with_the_leader_of_its_target_and_budget_
     assert "| −3.44 points (95% CI −4.65 to −2.23 points) |" in rows["magnitude"]
     assert "| 2 epochs, 40,000 rows | – |" in rows["wanda"]  # gathered without its predictions
     assert "| 4 epochs, 40,000 rows | – |" in rows["sparsegpt"]  # alone at its budget
+
+
+def test_a_frontier_gathered_on_another_dev_set_is_refused_by_name(tmp_path):
+    m = metrics()
+    point = frontier_point("snip", 0.8, -1.0, 0.868) | {"dev_predictions": "01" * 10}
+    m["frontier"] = {"commits": ["abcdef0123456789"], "points": [point, frontier_point("wanda", 0.8, -1.1, 0.86)]}
+    with pytest.raises(UserError, match="frontier-snip-80 holds 20 dev predictions, this run's dev set 872"):
+        rendered(m, tmp_path)

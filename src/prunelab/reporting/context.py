@@ -13,6 +13,7 @@ from __future__ import annotations
 import yaml
 from pydantic import ValidationError
 
+from prunelab.errors import UserError
 from prunelab.measurement.accuracy import accuracy_change, accuracy_interval
 from prunelab.measurement.benchmark.machine import describe_others
 from prunelab.params import Params
@@ -253,6 +254,10 @@ def against_leaders(points: list[dict], labels: list[int]) -> dict[str, str]:
     for p in points:  # a point's name ends in its target, the same for width and depth at one FLOPs target
         groups.setdefault((p["kind"], p["name"].rsplit("-", 1)[-1], p["recovery_epochs"], p["recovery_rows_seen"]),
                           []).append(p)
+    for p in points:
+        if len(p.get("dev_predictions", labels)) != len(labels):
+            raise UserError(f"metrics/frontier.json: {p['name']} holds {len(p['dev_predictions'])} dev predictions, "
+                             f"this run's dev set {len(labels)} sentences: gather the frontier again from this data")
     texts = {}
     for group in groups.values():
         leader = max(group, key=lambda p: p["selection_accuracy"])
