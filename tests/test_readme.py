@@ -1,5 +1,6 @@
 """The README's results are a copy of the committed report's first screen; this keeps the copy true."""
 
+from itertools import takewhile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -7,14 +8,10 @@ MARKER = "<!-- results: from reports/report.md"
 
 
 def _table_and_recommendation(lines):
-    table = [line for line in lines if line.startswith("| ")]
-    first_table = []
-    for line in lines[lines.index(table[0]) :]:
-        if not line.startswith("| "):
-            break
-        first_table.append(line)
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    table = list(takewhile(lambda line: line.startswith("| "), lines[start:]))
     recommendation = next(line for line in lines if line.startswith("**Recommendation"))
-    return first_table, recommendation.split("**", 2)[2].strip()
+    return table, recommendation.split("**", 2)[2].strip()
 
 
 def _readme_results():

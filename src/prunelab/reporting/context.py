@@ -261,14 +261,12 @@ def against_leaders(points: list[dict], labels: list[int]) -> dict[str, str]:
     texts = {}
     for group in groups.values():
         leader = max(group, key=lambda p: p["selection_accuracy"])
+        led = [int(c) for c in leader.get("dev_predictions", "")]
         for p in group:
-            if len(group) == 1:
-                texts[p["name"]] = "–"
-            elif p is leader:
-                texts[p["name"]] = "leader (highest selection accuracy)"
-            elif "dev_predictions" in p and "dev_predictions" in leader:
-                texts[p["name"]] = change_text(accuracy_change(labels, [int(c) for c in leader["dev_predictions"]],
-                                                               [int(c) for c in p["dev_predictions"]]))
+            if p is leader:
+                texts[p["name"]] = "leader (highest selection accuracy)" if len(group) > 1 else "–"
+            elif led and "dev_predictions" in p:
+                texts[p["name"]] = change_text(accuracy_change(labels, led, [int(c) for c in p["dev_predictions"]]))
             else:
                 texts[p["name"]] = "–"
     return texts
